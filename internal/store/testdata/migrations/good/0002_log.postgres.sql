@@ -1,0 +1,1 @@
+CREATE TABLE widget_log (seq BIGSERIAL PRIMARY KEY, note TEXT NOT NULL);
