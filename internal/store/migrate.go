@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"path"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +20,66 @@ import (
 type Migrations struct {
 	Domain string // ledger key, e.g. "message"; unique across the program
 	FS     fs.FS  // holds the .sql files at its root
+	// Ledger, when set, records this domain's versions in a table of its
+	// own instead of the shared quikapp_schema_migrations, and on
+	// PostgreSQL serialises its runs on its own advisory lock. It exists to
+	// adopt databases migrated by another program that kept such a ledger
+	// (the upstream notify service); new domains leave it nil.
+	Ledger *Ledger
+}
+
+// Ledger is a domain's own migration ledger: a table with the columns
+// (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at NOT NULL
+// DEFAULT now), created if it does not exist, and the PostgreSQL advisory
+// lock taken (single bigint form, pg_advisory_lock(LockKey)) while the
+// domain migrates. The lock is not scoped to the schema, exactly like the
+// program whose ledger is adopted. SQLite ignores LockKey.
+type Ledger struct {
+	Table   string // a plain lower-case identifier, e.g. "notify_schema_migrations"
+	LockKey int64
+}
+
+// sharedLedger is the table every domain without a Ledger of its own uses.
+const sharedLedger = "quikapp_schema_migrations"
+
+var ledgerTableName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
+
+// ledgerRef says where one domain's applied versions are recorded.
+type ledgerRef struct {
+	table  string
+	domain string // the shared ledger's key; empty for a ledger of its own
+}
+
+func (m Migrations) ledger() ledgerRef {
+	if m.Ledger != nil {
+		return ledgerRef{table: m.Ledger.Table}
+	}
+	return ledgerRef{table: sharedLedger, domain: m.Domain}
+}
+
+// match returns the WHERE condition selecting this domain's ledger rows,
+// and its arguments.
+func (l ledgerRef) match() (string, []any) {
+	if l.domain != "" {
+		return "domain = ?", []any{l.domain}
+	}
+	return "1 = 1", nil
+}
+
+// ownLedgerDDL creates a domain's own ledger.
+func ownLedgerDDL(dialect, table string) string {
+	if dialect == Postgres {
+		return "CREATE TABLE IF NOT EXISTS " + table + ` (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TIMESTAMPTZ NOT NULL DEFAULT now()
+)`
+	}
+	return "CREATE TABLE IF NOT EXISTS " + table + ` (
+	version    INTEGER PRIMARY KEY,
+	name       TEXT NOT NULL,
+	applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP
+)`
 }
 
 type migration struct {
@@ -77,7 +138,7 @@ func (m Migrations) load(dialect string) ([]migration, error) {
 // the schema's hash, so separate schemas (tests, tenants) migrate in parallel.
 const migrationLockClass = 0x716b6170 // "qkap"
 
-const ledgerDDL = `CREATE TABLE IF NOT EXISTS quikapp_schema_migrations (
+const ledgerDDL = `CREATE TABLE IF NOT EXISTS ` + sharedLedger + ` (
 	domain     TEXT NOT NULL,
 	version    INTEGER NOT NULL,
 	name       TEXT NOT NULL,
@@ -88,15 +149,36 @@ const ledgerDDL = `CREATE TABLE IF NOT EXISTS quikapp_schema_migrations (
 // Migrate applies every pending migration of every domain, each in its own
 // transaction together with its ledger row, so a crash leaves the schema at
 // a clean version. It is idempotent, and on PostgreSQL safe to run from many
-// processes at once: they queue on an advisory lock.
+// processes at once: they queue on an advisory lock. Domains with a Ledger
+// of their own use its table and lock instead (see Ledger).
 func (db *DB) Migrate(ctx context.Context, domains ...Migrations) error {
 	seen := map[string]bool{}
 	plans := make([][]migration, len(domains))
+	// The shared ledger and lock are used by default (and, as before, even
+	// when no domain is given); own ledgers add their tables and locks.
+	useShared := len(domains) == 0
+	ownTables := map[string]string{} // table → domain
+	var ownLocks []int64
 	for i, d := range domains {
 		if d.Domain == "" || seen[d.Domain] {
 			return fmt.Errorf("store: migrations: domain %q empty or registered twice", d.Domain)
 		}
 		seen[d.Domain] = true
+		if d.Ledger == nil {
+			useShared = true
+		} else {
+			t := d.Ledger.Table
+			if !ledgerTableName.MatchString(t) || t == sharedLedger {
+				return fmt.Errorf("store: migrations: domain %s: invalid ledger table %q", d.Domain, t)
+			}
+			if other, dup := ownTables[t]; dup {
+				return fmt.Errorf("store: migrations: domains %s and %s share the ledger table %s", other, d.Domain, t)
+			}
+			ownTables[t] = d.Domain
+			if !slices.Contains(ownLocks, d.Ledger.LockKey) {
+				ownLocks = append(ownLocks, d.Ledger.LockKey)
+			}
+		}
 		ms, err := d.load(db.dialect.Name())
 		if err != nil {
 			return err
@@ -111,20 +193,41 @@ func (db *DB) Migrate(ctx context.Context, domains ...Migrations) error {
 	}
 	defer conn.Close()
 	if db.dialect.Name() == Postgres {
-		if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema()))", migrationLockClass); err != nil {
-			return fmt.Errorf("store: migrations: lock: %w", err)
+		// Locks are always taken in the same order (shared, then own keys
+		// ascending), so two processes migrating overlapping sets of
+		// domains cannot deadlock.
+		if useShared {
+			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1, hashtext(current_schema()))", migrationLockClass); err != nil {
+				return fmt.Errorf("store: migrations: lock: %w", err)
+			}
+			defer func() {
+				// Unlock on a fresh context: the caller's may be cancelled, and a
+				// lock left behind would block every later start.
+				_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", migrationLockClass)
+			}()
 		}
-		defer func() {
-			// Unlock on a fresh context: the caller's may be cancelled, and a
-			// lock left behind would block every later start.
-			_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema()))", migrationLockClass)
-		}()
+		slices.Sort(ownLocks)
+		for _, key := range ownLocks {
+			if _, err := conn.ExecContext(ctx, "SELECT pg_advisory_lock($1)", key); err != nil {
+				return fmt.Errorf("store: migrations: lock %d: %w", key, err)
+			}
+			defer func() {
+				_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1)", key)
+			}()
+		}
 	}
-	if _, err := conn.ExecContext(ctx, ledgerDDL); err != nil {
-		return fmt.Errorf("store: migrations: create ledger: %w", err)
+	if useShared {
+		if _, err := conn.ExecContext(ctx, ledgerDDL); err != nil {
+			return fmt.Errorf("store: migrations: create ledger: %w", err)
+		}
 	}
 	for i, d := range domains {
-		applied, err := appliedVersions(ctx, conn, db.dialect, d.Domain)
+		if d.Ledger != nil {
+			if _, err := conn.ExecContext(ctx, ownLedgerDDL(db.dialect.Name(), d.Ledger.Table)); err != nil {
+				return fmt.Errorf("store: migrations: create ledger %s for %s: %w", d.Ledger.Table, d.Domain, err)
+			}
+		}
+		applied, err := appliedVersions(ctx, conn, db.dialect, d.Domain, d.ledger())
 		if err != nil {
 			return err
 		}
@@ -132,7 +235,7 @@ func (db *DB) Migrate(ctx context.Context, domains ...Migrations) error {
 			if applied[mg.version] {
 				continue
 			}
-			if err := applyMigration(ctx, conn, db.dialect, d.Domain, mg); err != nil {
+			if err := applyMigration(ctx, conn, db.dialect, d.Domain, d.ledger(), mg); err != nil {
 				return err
 			}
 		}
@@ -140,8 +243,9 @@ func (db *DB) Migrate(ctx context.Context, domains ...Migrations) error {
 	return nil
 }
 
-func appliedVersions(ctx context.Context, conn *sql.Conn, d Dialect, domain string) (map[int]bool, error) {
-	rows, err := conn.QueryContext(ctx, d.Rebind("SELECT version FROM quikapp_schema_migrations WHERE domain = ?"), domain)
+func appliedVersions(ctx context.Context, conn *sql.Conn, d Dialect, domain string, l ledgerRef) (map[int]bool, error) {
+	where, args := l.match()
+	rows, err := conn.QueryContext(ctx, d.Rebind("SELECT version FROM "+l.table+" WHERE "+where), args...)
 	if err != nil {
 		return nil, fmt.Errorf("store: migrations: read ledger for %s: %w", domain, err)
 	}
@@ -157,7 +261,7 @@ func appliedVersions(ctx context.Context, conn *sql.Conn, d Dialect, domain stri
 	return out, rows.Err()
 }
 
-func applyMigration(ctx context.Context, conn *sql.Conn, d Dialect, domain string, mg migration) error {
+func applyMigration(ctx context.Context, conn *sql.Conn, d Dialect, domain string, l ledgerRef, mg migration) error {
 	tx, err := conn.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: migration %s/%04d: begin: %w", domain, mg.version, err)
@@ -166,8 +270,9 @@ func applyMigration(ctx context.Context, conn *sql.Conn, d Dialect, domain strin
 	// Check again inside the transaction: on SQLite, another process may have
 	// applied it between our ledger read and BEGIN IMMEDIATE.
 	var done int
-	if err := tx.QueryRowContext(ctx, d.Rebind("SELECT COUNT(*) FROM quikapp_schema_migrations WHERE domain = ? AND version = ?"),
-		domain, mg.version).Scan(&done); err != nil {
+	where, args := l.match()
+	if err := tx.QueryRowContext(ctx, d.Rebind("SELECT COUNT(*) FROM "+l.table+" WHERE "+where+" AND version = ?"),
+		append(args, mg.version)...).Scan(&done); err != nil {
 		return fmt.Errorf("store: migration %s/%04d: check ledger: %w", domain, mg.version, err)
 	}
 	if done > 0 {
@@ -178,8 +283,11 @@ func applyMigration(ctx context.Context, conn *sql.Conn, d Dialect, domain strin
 			return fmt.Errorf("store: migration %s/%04d_%s statement %d: %w", domain, mg.version, mg.name, i+1, err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, d.Rebind("INSERT INTO quikapp_schema_migrations (domain, version, name) VALUES (?, ?, ?)"),
-		domain, mg.version, mg.name); err != nil {
+	record, recordArgs := "INSERT INTO "+l.table+" (version, name) VALUES (?, ?)", []any{mg.version, mg.name}
+	if l.domain != "" {
+		record, recordArgs = "INSERT INTO "+l.table+" (domain, version, name) VALUES (?, ?, ?)", []any{l.domain, mg.version, mg.name}
+	}
+	if _, err := tx.ExecContext(ctx, d.Rebind(record), recordArgs...); err != nil {
 		return fmt.Errorf("store: migration %s/%04d: record: %w", domain, mg.version, err)
 	}
 	if err := tx.Commit(); err != nil {
