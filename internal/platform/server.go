@@ -93,6 +93,10 @@ func (s *Server) StreamContext(r *http.Request) (context.Context, context.Cancel
 	return ctx, func() { stop(); cancel() }
 }
 
+// BeginDrain ends every stream context without closing the listener, so
+// probes still get an answer (not ready) while the load balancer notices.
+func (s *Server) BeginDrain() { s.startDrain() }
+
 // Shutdown stops accepting, signals streams, and waits for in-flight
 // requests until ctx ends; then it closes what is left and reports it.
 func (s *Server) Shutdown(ctx context.Context) error {

@@ -1,0 +1,144 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// buildBinary compiles the command once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "quikapp")
+	cmd := exec.Command("go", "build", "-o", bin, ".")
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("build: %v", err)
+	}
+	return bin
+}
+
+// cleanEnv is the parent's environment without QUIKAPP_ variables, so the
+// binary runs with its defaults.
+func cleanEnv(extra ...string) []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "QUIKAPP_") {
+			out = append(out, kv)
+		}
+	}
+	return append(out, extra...)
+}
+
+// The README's first command, as a newcomer runs it: no configuration but a
+// free port, in an empty directory. It must become ready, keep its data in
+// ./data, and stop cleanly on SIGTERM.
+func TestBinaryRunsWithDefaultsAndStopsOnSIGTERM(t *testing.T) {
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	cmd := exec.Command(bin)
+	cmd.Dir = dir
+	cmd.Env = cleanEnv("QUIKAPP_HTTP_ADDR=127.0.0.1:0")
+	stderr, _ := cmd.StderrPipe()
+	start := time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Kill() }()
+
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var line struct {
+				Msg  string `json:"msg"`
+				Addr string `json:"addr"`
+			}
+			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "http_listening" {
+				addr <- line.Addr
+			}
+		}
+	}()
+	var base string
+	select {
+	case a := <-addr:
+		base = "http://" + a
+	case <-time.After(15 * time.Second):
+		t.Fatal("no http_listening log line")
+	}
+	ready := false
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		resp, err := http.Get(base + "/health/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ready = true
+				break
+			}
+		}
+	}
+	if !ready {
+		t.Fatal("never ready")
+	}
+	t.Logf("start to ready: %s", time.Since(start))
+	if _, err := os.Stat(filepath.Join(dir, "data", "quikapp.db")); err != nil {
+		t.Fatalf("database not in ./data: %v", err)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("exit after SIGTERM: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("did not exit after SIGTERM")
+	}
+}
+
+func TestBinaryRejectsBadEnvironment(t *testing.T) {
+	bin := buildBinary(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin)
+	cmd.Dir = t.TempDir()
+	cmd.Env = cleanEnv("QUIKAPP_SHUTDOWN_TIMEOUT=soon", "QUIKAPP_LOG_FORMAT=yaml")
+	out, err := cmd.CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 2 {
+		t.Fatalf("exit = %v, want code 2; output:\n%s", err, out)
+	}
+	for _, want := range []string{"QUIKAPP_SHUTDOWN_TIMEOUT", "QUIKAPP_LOG_FORMAT", "must be one of json, text"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output does not say %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestBinaryHelpAndConfig(t *testing.T) {
+	bin := buildBinary(t)
+	out, err := exec.Command(bin, "config").Output()
+	if err != nil || !strings.Contains(string(out), "QUIKAPP_DATABASE_URL") {
+		t.Fatalf("config: %v\n%s", err, out)
+	}
+	out, err = exec.Command(bin, "services").Output()
+	if err != nil || !strings.Contains(string(out), "backend-gateway") {
+		t.Fatalf("services: %v\n%s", err, out)
+	}
+	cmd := exec.Command(bin, "frobnicate")
+	b, _ := cmd.CombinedOutput()
+	if cmd.ProcessState.ExitCode() != 2 || !strings.Contains(string(b), "unknown command") {
+		t.Fatalf("unknown command: %d %s", cmd.ProcessState.ExitCode(), b)
+	}
+}

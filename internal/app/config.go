@@ -1,0 +1,122 @@
+package app
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/quikapp/quikapp/internal/platform/env"
+)
+
+// Config is everything a QuikApp process reads from its environment.
+type Config struct {
+	HTTPAddr        string
+	DataDir         string
+	DatabaseURL     string // empty: SQLite file in DataDir
+	NATSURL         string // empty: in-process bus
+	Services        []string
+	LogLevel        string
+	LogFormat       string
+	ShutdownTimeout time.Duration
+	ShutdownDelay   time.Duration
+}
+
+// Var documents one environment variable.
+type Var struct {
+	Name, Default, Help string
+}
+
+// Vars is the documented configuration; `quikapp config` prints it and the
+// README's table is kept in step with it by a test.
+var Vars = []Var{
+	{"QUIKAPP_HTTP_ADDR", ":3000", "address the HTTP listener binds (host:port; port 0 picks a free port)"},
+	{"QUIKAPP_DATA_DIR", "./data", "directory for the SQLite database and local files"},
+	{"QUIKAPP_DATABASE_URL", "", "empty: SQLite in the data dir; postgres://… : PostgreSQL"},
+	{"QUIKAPP_NATS_URL", "", "empty: in-process event bus; nats://host:4222 : NATS with JetStream"},
+	{"QUIKAPP_SERVICES", "all", "comma list of services to run in this process (see `quikapp services`)"},
+	{"QUIKAPP_LOG_LEVEL", "info", "debug, info, warn or error"},
+	{"QUIKAPP_LOG_FORMAT", "json", "json or text"},
+	{"QUIKAPP_SHUTDOWN_TIMEOUT", "30s", "how long a graceful shutdown may take before connections are cut"},
+	{"QUIKAPP_SHUTDOWN_DELAY", "0s", "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
+}
+
+// LoadConfig reads and validates the configuration, reporting every bad
+// variable at once.
+func LoadConfig(lookup env.LookupFunc) (Config, error) {
+	r := env.New(lookup)
+	cfg := Config{
+		HTTPAddr:        r.String("QUIKAPP_HTTP_ADDR", ":3000"),
+		DataDir:         r.String("QUIKAPP_DATA_DIR", "./data"),
+		LogLevel:        r.Enum("QUIKAPP_LOG_LEVEL", "info", "debug", "info", "warn", "warning", "error"),
+		LogFormat:       r.Enum("QUIKAPP_LOG_FORMAT", "json", "json", "text"),
+		ShutdownTimeout: r.PositiveDuration("QUIKAPP_SHUTDOWN_TIMEOUT", 30*time.Second),
+		ShutdownDelay:   r.Duration("QUIKAPP_SHUTDOWN_DELAY", 0, 0),
+	}
+	if cfg.ShutdownDelay >= cfg.ShutdownTimeout {
+		r.Fail("QUIKAPP_SHUTDOWN_DELAY", "must be shorter than QUIKAPP_SHUTDOWN_TIMEOUT")
+	}
+	if _, port, err := net.SplitHostPort(cfg.HTTPAddr); err != nil {
+		r.Fail("QUIKAPP_HTTP_ADDR", "must be host:port, e.g. :3000 or 127.0.0.1:3000")
+	} else if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		r.Fail("QUIKAPP_HTTP_ADDR", "port must be a number from 0 to 65535")
+	}
+	if u := r.URL("QUIKAPP_DATABASE_URL", "postgres", "postgresql"); u != nil {
+		cfg.DatabaseURL = u.String()
+	}
+	if u := r.URL("QUIKAPP_NATS_URL", "nats", "tls"); u != nil {
+		cfg.NATSURL = u.String()
+	}
+	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
+	if err != nil {
+		r.Fail("QUIKAPP_SERVICES", err.Error())
+	}
+	cfg.Services = services
+	if err := r.Err(); err != nil {
+		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	return cfg, nil
+}
+
+// SQLitePath is where the embedded database lives.
+func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "quikapp.db") }
+
+// PrintVars writes the configuration table.
+func PrintVars(w io.Writer) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
+	for _, v := range Vars {
+		def := v.Default
+		if def == "" {
+			def = "(empty)"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Help)
+	}
+	_ = tw.Flush()
+}
+
+// resolveServices validates a QUIKAPP_SERVICES list: empty or "all" means
+// every service; otherwise each name must be known.
+func resolveServices(names []string) ([]string, error) {
+	if len(names) == 0 || (len(names) == 1 && strings.EqualFold(names[0], "all")) {
+		return []string{"all"}, nil
+	}
+	var unknown []string
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		n = strings.ToLower(n)
+		if _, ok := serviceByName(n); !ok {
+			unknown = append(unknown, n)
+			continue
+		}
+		out = append(out, n)
+	}
+	if len(unknown) > 0 {
+		return nil, fmt.Errorf("unknown service(s) %s; use all or names from `quikapp services`", strings.Join(unknown, ", "))
+	}
+	return out, nil
+}
