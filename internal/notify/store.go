@@ -140,3 +140,11 @@ type Store interface {
 	// Close releases the store; it is called last at shutdown.
 	Close() error
 }
+
+// Identity is an authenticated caller of the client API: the tenant always
+// comes from the credential, never from a request body.
+type Identity struct {
+	UserID   string
+	TenantID string
+	Email    string // optional
+}
