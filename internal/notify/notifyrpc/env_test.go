@@ -89,6 +89,7 @@ func newStore(t *testing.T, driver string) notify.Store {
 
 // env is one server on loopback and clients in one protocol.
 type env struct {
+	base     string
 	engine   *notify.Engine
 	hub      *notify.Hub
 	dc       *notify.DataChanges
@@ -130,6 +131,7 @@ func newEnv(t *testing.T, driver string, p protocol, o envOptions) *env {
 	mux := http.NewServeMux()
 	mux.Handle(cs.Handler())
 	mux.Handle(is.Handler())
+	mux.HandleFunc(notifyrpc.SSEPath, cs.ServeSSE)
 	srv := platform.NewServer("notify-test", "127.0.0.1:0", mux, log, platform.NewMetrics(), platform.ServerOptions{H2C: true})
 	if err := srv.Listen(); err != nil {
 		t.Fatal(err)
@@ -144,6 +146,7 @@ func newEnv(t *testing.T, driver string, p protocol, o envOptions) *env {
 		_ = srv.Shutdown(ctx)
 	})
 	base := "http://" + srv.Addr().String()
+	e.base = base
 	hc := p.httpClient()
 	// Runs before the server's cleanup: an HTTP/2 connection left open
 	// would hold the graceful shutdown for its GOAWAY timeout.
