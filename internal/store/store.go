@@ -178,7 +178,8 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 // Config says which database to open.
 type Config struct {
 	// URL is empty or "sqlite:" for the SQLite file at SQLitePath, or a
-	// postgres:// (postgresql://) URL.
+	// postgres:// (postgresql://) URL, or a libpq key=value DSN
+	// ("host=db dbname=notify"), which only PostgreSQL has.
 	URL string
 	// SQLitePath is the database file used when URL selects SQLite.
 	SQLitePath string
@@ -195,7 +196,8 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 			path = strings.TrimPrefix(p, "//")
 		}
 		return openSQLite(ctx, path, cfg.MaxConns)
-	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"):
+	case strings.HasPrefix(cfg.URL, "postgres://"), strings.HasPrefix(cfg.URL, "postgresql://"),
+		!strings.Contains(cfg.URL, "://") && strings.Contains(cfg.URL, "="):
 		return openPostgres(ctx, cfg.URL, cfg.MaxConns)
 	default:
 		return nil, fmt.Errorf("store: unsupported database URL scheme (want postgres:// or sqlite:)")

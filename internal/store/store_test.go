@@ -301,3 +301,17 @@ func TestSQLiteReadersSeeCommittedWrites(t *testing.T) {
 		t.Fatal("write through the read pool succeeded; readers must be query_only")
 	}
 }
+
+// A libpq key=value DSN opens PostgreSQL, as NOTIFY_POSTGRES_DSN allows.
+func TestOpenKeyValueDSN(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, store.Config{URL: "host=127.0.0.1 port=5432 user=postgres dbname=test sslmode=disable"})
+	if err != nil {
+		t.Fatalf("key=value DSN: %v", err)
+	}
+	defer db.Close()
+	if db.Driver() != store.Postgres {
+		t.Fatalf("driver %s, want postgres", db.Driver())
+	}
+}

@@ -73,7 +73,7 @@ func (p protocol) httpClient() *http.Client {
 
 var drivers = []string{"memory", store.SQLite, store.Postgres}
 
-func newStore(t *testing.T, driver string) notify.Store {
+func newStore(t testing.TB, driver string) notify.Store {
 	t.Helper()
 	if driver == "memory" {
 		return memstore.New()
@@ -106,7 +106,7 @@ type envOptions struct {
 	queue     int
 }
 
-func newEnv(t *testing.T, driver string, p protocol, o envOptions) *env {
+func newEnv(t testing.TB, driver string, p protocol, o envOptions) *env {
 	t.Helper()
 	st := newStore(t, driver)
 	if o.wrapStore != nil {
@@ -154,6 +154,11 @@ func newEnv(t *testing.T, driver string, p protocol, o envOptions) *env {
 	e.client = notifyv1connect.NewNotificationClientServiceClient(hc, base, p.opts...)
 	e.internal = notifyv1connect.NewNotificationInternalServiceClient(hc, base, p.opts...)
 	return e
+}
+
+// newEnvB is a benchmark's environment: Connect binary, deep queues.
+func newEnvB(b *testing.B, driver string) *env {
+	return newEnv(b, driver, protocols[0], envOptions{queue: 1 << 12})
 }
 
 // each runs fn for every store driver and protocol.

@@ -1,0 +1,65 @@
+package notifyd_test
+
+import (
+	"context"
+	"testing"
+
+	pb "github.com/quikapp/quikapp/api/notify/v1/notifyv1"
+	"github.com/quikapp/quikapp/internal/store/storetest"
+)
+
+// notifyd starts with the environment of the seed's Deployment
+// (../shared/seeds/notify-kubernetes-deployment.md), its secrets filled in
+// and its addresses pointed at this machine, and serves: clients with
+// HS256 tokens from the seed's issuer, producers with the internal token.
+func TestStartsWithTheSeedEnvironment(t *testing.T) {
+	mail := &blockingEmail{started: make(chan struct{}), release: make(chan struct{})}
+	close(mail.release)
+	const jwtSecret = "4f1c2a9b8e7d6c5b4a39281706f5e4d3c2b1a09f8e7d6c5b4a3928170f6e5d4c"
+	vars := map[string]string{
+		// env
+		"NOTIFY_STORE_DRIVER":          "postgres",
+		"NOTIFY_POSTGRES_AUTOMIGRATE":  "true",
+		"NOTIFY_LOG_LEVEL":             "info",
+		"NOTIFY_SHUTDOWN_TIMEOUT":      "30s",
+		"NOTIFY_AUTH_JWT_ISSUER":       "https://identity.example.com",
+		"NOTIFY_ALLOWED_ORIGINS":       "https://app.example.com",
+		"NOTIFY_EMAIL_PROVIDER":        "emailservice",
+		"NOTIFY_EMAIL_SERVICE_ADDRESS": startEmailService(t, mail), // emailservice.email:50053 in the cluster
+		"NOTIFY_EMAIL_FROM":            "noreply@example.com",
+		"NOTIFY_SMS_PROVIDER":          "twilio",
+		"NOTIFY_SMS_ACCOUNT_SID":       "ACxxxx",
+		"NOTIFY_SMS_FROM":              "+15555550000",
+		// envFrom: notify-secrets
+		"NOTIFY_AUTH_JWT_SECRET":   jwtSecret,
+		"NOTIFY_INTERNAL_TOKEN":    internalToken,
+		"NOTIFY_POSTGRES_DSN":      storetest.NewPostgresSchema(t),
+		"TWILIO_AUTH_TOKEN":        "twilio-auth-token",
+		"FCM_SERVICE_ACCOUNT_JSON": `{ "type": "service_account" }`,
+	}
+	r := newDaemon(t, loadConfig(t, vars))
+	r.start(t)
+	if code, body := r.health(t); code != 200 || body != `{"status":"ok"}` {
+		t.Fatalf("healthz: %d %s", code, body)
+	}
+	client, internal := r.clients()
+	resp, err := internal.Notify(context.Background(), internalReq(&pb.NotifyRequest{TenantId: "acme", NotificationId: "n1", UserIds: []string{"u1"}, Title: "hello"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.Msg.Delivered < 1 {
+		t.Fatalf("counts %v", resp.Msg)
+	}
+	token := hs256(jwtSecret, `{"sub":"u1","tenant":"acme","iss":"https://identity.example.com","exp":4102444800}`)
+	page, err := client.GetNotifications(context.Background(), bearer(token, &pb.GetNotificationsRequest{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Msg.Notifications) != 1 || page.Msg.Notifications[0].Title != "hello" {
+		t.Fatalf("inbox %v", page.Msg)
+	}
+	wrongIssuer := hs256(jwtSecret, `{"sub":"u1","tenant":"acme","iss":"https://evil.example.com"}`)
+	if _, err := client.GetNotifications(context.Background(), bearer(wrongIssuer, &pb.GetNotificationsRequest{})); err == nil {
+		t.Fatal("token from another issuer accepted")
+	}
+}
