@@ -34,6 +34,7 @@ func BenchmarkEngineNotifyLive(b *testing.B) {
 			ctx := context.Background()
 			var n atomic.Int64
 			b.ReportAllocs()
+			b.SetParallelism(16) // many producers at once, as in production
 			b.ResetTimer()
 			b.RunParallel(func(p *testing.PB) {
 				for p.Next() {
@@ -76,6 +77,7 @@ func BenchmarkRPCNotifyLive(b *testing.B) {
 				}()
 			}
 			var n atomic.Int64
+			b.SetParallelism(16)
 			b.ResetTimer()
 			b.RunParallel(func(p *testing.PB) {
 				for p.Next() {

@@ -22,11 +22,13 @@ func BenchPersist(b *testing.B, s notify.Store) {
 	}
 }
 
-// BenchPersistParallel is BenchPersist from b.RunParallel's goroutines.
+// BenchPersistParallel is BenchPersist from 16 goroutines per CPU, as
+// many concurrent Notify calls would be.
 func BenchPersistParallel(b *testing.B, s notify.Store) {
 	ctx := context.Background()
 	var next atomic.Int64
 	b.ReportAllocs()
+	b.SetParallelism(16)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			persistOnce(ctx, b, s, int(next.Add(1)))

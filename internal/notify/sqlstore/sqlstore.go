@@ -42,6 +42,7 @@ var Migrations = store.Migrations{
 // Store is the SQL notify.Store.
 type Store struct {
 	db *store.DB
+	w  *batcher // SQLite: every write goes through it (group commit)
 }
 
 var _ notify.Store = (*Store)(nil)
@@ -49,7 +50,31 @@ var _ notify.Store = (*Store)(nil)
 // New returns a Store over db, which must have Migrations applied. The
 // caller keeps ownership of db: Close does not close it (the platform
 // shares it with other domains; notifyd closes it after Store.Close).
-func New(db *store.DB) *Store { return &Store{db: db} }
+func New(db *store.DB) *Store {
+	s := &Store{db: db}
+	if db.Driver() == store.SQLite {
+		s.w = &batcher{db: db}
+	}
+	return s
+}
+
+// writer runs statements: a transaction, or (PostgreSQL) the pool.
+type writer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// write runs fn, which may run more than once and must reset what it
+// reports. SQLite has a single writer connection, so writes are grouped
+// into shared transactions (group commit: see batcher). PostgreSQL runs
+// each write on its own pooled connection in autocommit: measured, that
+// beats serialising them behind one transaction (docs/benchmarks.md, S6).
+func (s *Store) write(ctx context.Context, fn func(ctx context.Context, w writer) error) error {
+	if s.w != nil {
+		return s.w.do(ctx, func(ctx context.Context, tx *store.Tx) error { return fn(ctx, tx) })
+	}
+	return fn(ctx, s.db)
+}
 
 const notificationCols = `id, tenant_id, user_id, notification_id, subject_ref, subject_type,
 	title, body, channel, status, created_at_ms, delivered_at_ms, ack_at_ms, read_at_ms`
@@ -80,8 +105,9 @@ func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) (
 	newID := uuid.NewString()
 	var id string
 	var created bool
-	// A transaction, because INSERT … RETURNING must run on the writer.
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	// Through write: INSERT … RETURNING must run on SQLite's writer.
+	err := s.write(ctx, func(ctx context.Context, tx writer) error {
+		id, created = "", false
 		err := tx.QueryRowContext(ctx, `INSERT INTO notify_notifications (`+notificationCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 			ON CONFLICT (tenant_id, user_id, notification_id) DO NOTHING
@@ -147,16 +173,20 @@ func (s *Store) UpdateStatus(ctx context.Context, tenantID, userID, id, status s
 	if !ok {
 		return fmt.Errorf("notify store: update status: %w", notify.ErrNotFound)
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE notify_notifications SET `+set+`
-		WHERE id = ? AND tenant_id = ? AND user_id = ?`, append(args, id, tenantID, userID)...)
+	var affected int64
+	err := s.write(ctx, func(ctx context.Context, tx writer) error {
+		res, err := tx.ExecContext(ctx, `UPDATE notify_notifications SET `+set+`
+			WHERE id = ? AND tenant_id = ? AND user_id = ?`, append(args, id, tenantID, userID)...)
+		if err != nil {
+			return err
+		}
+		affected, err = res.RowsAffected()
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("notify store: update status: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return fmt.Errorf("notify store: update status: %w", err)
-	}
-	if n == 0 {
+	if affected == 0 {
 		return fmt.Errorf("notify store: update status: %w", notify.ErrNotFound)
 	}
 	return nil
@@ -222,7 +252,7 @@ func (s *Store) UpsertDevice(ctx context.Context, d notify.Device) (notify.Devic
 		created = d.LastActiveMs
 	}
 	var out notify.Device
-	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+	err := s.write(ctx, func(ctx context.Context, tx writer) error {
 		var err error
 		out, err = scanDevice(tx.QueryRowContext(ctx, `INSERT INTO notify_devices (`+deviceCols+`)
 			VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -266,11 +296,14 @@ func (s *Store) ListDevices(ctx context.Context, tenantID, userID string) ([]not
 
 // RecordDelivery appends one attempt to the delivery log.
 func (s *Store) RecordDelivery(ctx context.Context, d notify.Delivery) error {
-	_, err := s.db.ExecContext(ctx, `INSERT INTO notify_deliveries
-		(tenant_id, user_id, notification_id, channel, provider, destination, attempt, status, receipt_id, error, at_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		d.TenantID, d.UserID, d.NotificationID, d.Channel, d.Provider, d.Destination, d.Attempt,
-		d.Status, d.ReceiptID, d.Error, d.AtMs)
+	err := s.write(ctx, func(ctx context.Context, tx writer) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO notify_deliveries
+			(tenant_id, user_id, notification_id, channel, provider, destination, attempt, status, receipt_id, error, at_ms)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			d.TenantID, d.UserID, d.NotificationID, d.Channel, d.Provider, d.Destination, d.Attempt,
+			d.Status, d.ReceiptID, d.Error, d.AtMs)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("notify store: record delivery: %w", err)
 	}
