@@ -47,6 +47,7 @@ func NewInternalService(cfg InternalConfig) *InternalService {
 func (s *InternalService) Handler() (string, http.Handler) {
 	return notifyv1connect.NewNotificationInternalServiceHandler(s,
 		connect.WithReadMaxBytes(MaxNotifyMessageBytes),
+		connect.WithCompressMinBytes(compressMinBytes),
 		connect.WithRecover(recoverPanic(s.cfg.Log)))
 }
 
