@@ -376,6 +376,9 @@ func (e *Engine) send(ctx context.Context, s Sender, n Notification, ch string, 
 		e.record(ctx, entry)
 		if err == nil || !Retryable(err) || attempt >= e.cfg.SendAttempts {
 			e.observe(ch, s.Provider(), entry.Status, time.Since(start))
+			if errors.Is(err, ErrDestinationGone) && d.DeviceType != "" {
+				e.purge(ctx, n, d)
+			}
 			if err != nil {
 				e.cfg.Log.Warn("notify_send_failed", "channel", ch, "provider", s.Provider(), "id", n.ID,
 					"destination", entry.Destination, "attempts", attempt, "error", entry.Error)
@@ -393,6 +396,16 @@ func (e *Engine) send(ctx context.Context, s Sender, n Notification, ch string, 
 		}
 		pause *= 2
 	}
+}
+
+// purge forgets a registered device whose token the provider says is gone,
+// so it is not tried again on every notification.
+func (e *Engine) purge(ctx context.Context, n Notification, d Destination) {
+	if err := e.cfg.Store.DeleteDevice(ctx, n.TenantID, n.UserID, d.DeviceType, d.Value); err != nil {
+		e.cfg.Log.Warn("notify_device_purge_failed", "device_type", d.DeviceType, "error", err)
+		return
+	}
+	e.cfg.Log.Info("notify_device_purged", "device_type", d.DeviceType, "user", n.UserID)
 }
 
 func (e *Engine) record(ctx context.Context, d Delivery) {

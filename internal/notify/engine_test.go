@@ -276,3 +276,25 @@ func TestHubDropsForFullSessions(t *testing.T) {
 		t.Fatalf("%d sessions left", hub.Len())
 	}
 }
+
+// A token the provider reports gone is purged from the registered devices,
+// so the next notification does not try it again.
+func TestEnginePurgesGoneDevices(t *testing.T) {
+	fcm := &fakeSender{name: "fcm", script: []error{notify.Errorf(notify.ErrDestinationGone, 404, "UNREGISTERED")}}
+	f := newFixture(t, map[string]notify.Sender{notify.ChannelMobilePush: fcm}, true)
+	ctx := context.Background()
+	if _, err := f.engine.RegisterDevice(ctx, "t", "u", notify.DeviceAndroid, "dead-token"); err != nil {
+		t.Fatal(err)
+	}
+	req := notify.Request{TenantID: "t", NotificationID: "n1", UserIDs: []string{"u"}, Channels: []string{notify.ChannelMobilePush}}
+	if c := f.notify(t, req); c != (notify.Counts{Failed: 1}) {
+		t.Fatalf("counts %+v", c)
+	}
+	if ds, _ := f.store.ListDevices(ctx, "t", "u"); len(ds) != 0 {
+		t.Fatalf("gone device kept: %+v", ds)
+	}
+	req.NotificationID = "n2"
+	if c := f.notify(t, req); c != (notify.Counts{Pending: 1}) || fcm.calls() != 1 {
+		t.Fatalf("after purge: %+v, %d sends", c, fcm.calls())
+	}
+}

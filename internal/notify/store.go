@@ -131,6 +131,10 @@ type Store interface {
 	UpsertDevice(ctx context.Context, d Device) (Device, error)
 	// ListDevices returns the user's devices ordered by device type.
 	ListDevices(ctx context.Context, tenantID, userID string) ([]Device, error)
+	// DeleteDevice removes the user's device of deviceType if it still
+	// holds token (a provider said the token is gone; a token registered
+	// since then is kept). Deleting a missing device is not an error.
+	DeleteDevice(ctx context.Context, tenantID, userID, deviceType, token string) error
 	// RecordDelivery appends to the delivery log.
 	RecordDelivery(ctx context.Context, d Delivery) error
 	// ListDeliveries returns a row's delivery log, oldest first.

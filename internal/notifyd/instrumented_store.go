@@ -58,6 +58,13 @@ func (s instrumentedStore) ListDevices(ctx context.Context, tenantID, userID str
 	return out, err
 }
 
+func (s instrumentedStore) DeleteDevice(ctx context.Context, tenantID, userID, deviceType, token string) error {
+	start := time.Now()
+	err := s.next.DeleteDevice(ctx, tenantID, userID, deviceType, token)
+	s.m.storeOp("delete_device", start, err)
+	return err
+}
+
 func (s instrumentedStore) RecordDelivery(ctx context.Context, d notify.Delivery) error {
 	start := time.Now()
 	err := s.next.RecordDelivery(ctx, d)

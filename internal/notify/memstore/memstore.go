@@ -212,6 +212,20 @@ func (s *Store) ListDevices(_ context.Context, tenantID, userID string) ([]notif
 	return append([]notify.Device{}, s.devices[userKey{tenantID, userID}]...), nil
 }
 
+// DeleteDevice removes the device of deviceType if it still holds token.
+func (s *Store) DeleteDevice(_ context.Context, tenantID, userID, deviceType, token string) error {
+	uk := userKey{tenantID, userID}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.devices[uk] = slices.DeleteFunc(s.devices[uk], func(d notify.Device) bool {
+		return d.DeviceType == deviceType && d.Token == token
+	})
+	if len(s.devices[uk]) == 0 {
+		delete(s.devices, uk)
+	}
+	return nil
+}
+
 // RecordDelivery appends one attempt to the delivery log.
 func (s *Store) RecordDelivery(_ context.Context, d notify.Delivery) error {
 	k := rowKey{d.TenantID, d.UserID, d.NotificationID}

@@ -69,6 +69,7 @@ var mutants = map[string]string{
 	"X9_UnreadOnlyWithCursor":                      "unread_only ignores the cursor",
 	"X10_DeviceCreatedAtDefaultsToLastActive":      "created_at left 0",
 	"X11_Ping":                                     "ping fails",
+	"X12_DeleteDeviceOnlyWithSameToken":            "delete ignores the token",
 	"D1_DeliveriesOldestFirst":                     "deliveries newest first",
 	"D2_DeliveriesScoped":                          "deliveries of every user",
 	"D3_DeliveriesEmpty":                           "empty log is an error",
@@ -359,6 +360,21 @@ func (m *mutant) ListDevices(ctx context.Context, tenantID, userID string) ([]no
 		slices.Reverse(ds)
 	}
 	return ds, err
+}
+
+func (m *mutant) DeleteDevice(ctx context.Context, tenantID, userID, deviceType, token string) error {
+	if m.rule == "X12_DeleteDeviceOnlyWithSameToken" {
+		ds, err := m.Store.ListDevices(ctx, tenantID, userID)
+		if err != nil {
+			return err
+		}
+		for _, d := range ds {
+			if d.DeviceType == deviceType {
+				token = d.Token
+			}
+		}
+	}
+	return m.Store.DeleteDevice(ctx, tenantID, userID, deviceType, token)
 }
 
 func (m *mutant) RecordDelivery(ctx context.Context, d notify.Delivery) error {

@@ -90,6 +90,7 @@ var cases = []testCase{
 	{"X9_UnreadOnlyWithCursor", testUnreadOnlyCursor},
 	{"X10_DeviceCreatedAtDefaultsToLastActive", testDeviceCreatedDefault},
 	{"X11_Ping", testPing},
+	{"X12_DeleteDeviceOnlyWithSameToken", testDeleteDevice},
 	{"D1_DeliveriesOldestFirst", testDeliveriesOrder},
 	{"D2_DeliveriesScoped", testDeliveriesScoped},
 	{"D3_DeliveriesEmpty", testDeliveriesEmpty},
@@ -1087,5 +1088,41 @@ func testParallelDeliveries(ctx context.Context, t *testing.T, s notify.Store) {
 		if d.AtMs != int64(i) || d.Attempt != i+1 {
 			t.Errorf("delivery %d = %+v", i, d)
 		}
+	}
+}
+
+// X12: a gone token is deleted only while the device still holds it, only
+// for that user and type; deleting a missing device is not an error.
+func testDeleteDevice(ctx context.Context, t *testing.T, s notify.Store) {
+	for _, d := range []notify.Device{
+		{TenantID: "acme", UserID: "u1", DeviceType: notify.DeviceAndroid, Token: "old", LastActiveMs: 1},
+		{TenantID: "acme", UserID: "u1", DeviceType: notify.DeviceIOS, Token: "old", LastActiveMs: 1},
+		{TenantID: "acme", UserID: "u2", DeviceType: notify.DeviceAndroid, Token: "old", LastActiveMs: 1},
+		{TenantID: "beta", UserID: "u1", DeviceType: notify.DeviceAndroid, Token: "old", LastActiveMs: 1},
+	} {
+		if _, err := s.UpsertDevice(ctx, d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.DeleteDevice(ctx, "acme", "u1", notify.DeviceAndroid, "stale"); err != nil {
+		t.Fatal(err)
+	}
+	if ds, _ := s.ListDevices(ctx, "acme", "u1"); len(ds) != 2 {
+		t.Fatalf("a delete with another token removed a device: %+v", ds)
+	}
+	if err := s.DeleteDevice(ctx, "acme", "u1", notify.DeviceAndroid, "old"); err != nil {
+		t.Fatal(err)
+	}
+	ds, err := s.ListDevices(ctx, "acme", "u1")
+	if err != nil || len(ds) != 1 || ds[0].DeviceType != notify.DeviceIOS {
+		t.Fatalf("after delete: %+v %v", ds, err)
+	}
+	for _, who := range [][2]string{{"acme", "u2"}, {"beta", "u1"}} {
+		if ds, _ := s.ListDevices(ctx, who[0], who[1]); len(ds) != 1 {
+			t.Fatalf("%v lost its device: %+v", who, ds)
+		}
+	}
+	if err := s.DeleteDevice(ctx, "nobody", "none", notify.DeviceIOS, "x"); err != nil {
+		t.Fatalf("deleting a missing device: %v", err)
 	}
 }

@@ -294,6 +294,19 @@ func (s *Store) ListDevices(ctx context.Context, tenantID, userID string) ([]not
 	return out, nil
 }
 
+// DeleteDevice removes the device of deviceType if it still holds token.
+func (s *Store) DeleteDevice(ctx context.Context, tenantID, userID, deviceType, token string) error {
+	err := s.write(ctx, func(ctx context.Context, w writer) error {
+		_, err := w.ExecContext(ctx, `DELETE FROM notify_devices
+			WHERE tenant_id = ? AND user_id = ? AND device_type = ? AND token = ?`, tenantID, userID, deviceType, token)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("notify store: delete device: %w", err)
+	}
+	return nil
+}
+
 // RecordDelivery appends one attempt to the delivery log.
 func (s *Store) RecordDelivery(ctx context.Context, d notify.Delivery) error {
 	err := s.write(ctx, func(ctx context.Context, tx writer) error {
