@@ -2,6 +2,9 @@ package notifyd_test
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
 
 	pb "github.com/quikapp/quikapp/api/notify/v1/notifyv1"
@@ -37,6 +40,26 @@ func TestStartsWithTheSeedEnvironment(t *testing.T) {
 		"TWILIO_AUTH_TOKEN":        "twilio-auth-token",
 		"FCM_SERVICE_ACCOUNT_JSON": `{ "type": "service_account" }`,
 	}
+	// Twilio, reached through the base-URL override; it must see the
+	// account from the env and the token from the seed's TWILIO_AUTH_TOKEN.
+	var smsMu sync.Mutex
+	var smsTo []string
+	twilio := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, ok := r.BasicAuth()
+		if !ok || user != "ACxxxx" || pass != "twilio-auth-token" || r.URL.Path != "/2010-04-01/Accounts/ACxxxx/Messages.json" {
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write([]byte(`{"code":20003,"message":"Authenticate","status":401}`))
+			return
+		}
+		_ = r.ParseForm()
+		smsMu.Lock()
+		smsTo = append(smsTo, r.PostForm.Get("From")+">"+r.PostForm.Get("To"))
+		smsMu.Unlock()
+		w.WriteHeader(http.StatusCreated)
+		_, _ = w.Write([]byte(`{"sid":"SM1","status":"queued"}`))
+	}))
+	defer twilio.Close()
+	vars["NOTIFY_SMS_BASE_URL"] = twilio.URL
 	r := newDaemon(t, loadConfig(t, vars))
 	r.start(t)
 	if code, body := r.health(t); code != 200 || body != `{"status":"ok"}` {
@@ -57,6 +80,15 @@ func TestStartsWithTheSeedEnvironment(t *testing.T) {
 	}
 	if len(page.Msg.Notifications) != 1 || page.Msg.Notifications[0].Title != "hello" {
 		t.Fatalf("inbox %v", page.Msg)
+	}
+	sms, err := internal.Notify(context.Background(), internalReq(&pb.NotifyRequest{TenantId: "acme", NotificationId: "n2", UserIds: []string{"u1"},
+		Channels:  []pb.DeliveryChannel{pb.DeliveryChannel_DELIVERY_CHANNEL_SMS},
+		Addresses: map[string]*pb.ChannelAddresses{"u1": {ByChannel: map[string]string{"sms": "+15555550123"}}}, Body: "code 1234"}))
+	if err != nil || sms.Msg.Delivered != 1 {
+		t.Fatalf("SMS notify: %v %v", sms, err)
+	}
+	if len(smsTo) != 1 || smsTo[0] != "+15555550000>+15555550123" {
+		t.Fatalf("Twilio saw %v", smsTo)
 	}
 	wrongIssuer := hs256(jwtSecret, `{"sub":"u1","tenant":"acme","iss":"https://evil.example.com"}`)
 	if _, err := client.GetNotifications(context.Background(), bearer(wrongIssuer, &pb.GetNotificationsRequest{})); err == nil {

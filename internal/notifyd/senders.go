@@ -5,18 +5,36 @@ import (
 
 	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/notify/provider/emailservice"
+	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
 )
 
 // buildSenders makes one sender per configured channel (in-app is the
 // hub, not a sender).
 func buildSenders(cfg Config) (map[string]notify.Sender, error) {
 	out := map[string]notify.Sender{}
-	if cfg.Email.Provider == ProviderEmailService {
+	switch cfg.Email.Provider {
+	case ProviderEmailService:
 		s, err := emailservice.New(emailservice.Config{Address: cfg.Email.ServiceAddress, From: cfg.Email.From})
 		if err != nil {
 			return nil, fmt.Errorf("notifyd: email: %w", err)
 		}
 		out[notify.ChannelEmail] = s
+	}
+	for _, tw := range []struct {
+		channel string
+		cfg     TwilioConfig
+	}{{notify.ChannelSMS, cfg.SMS}, {notify.ChannelWhatsApp, cfg.WhatsApp}} {
+		if !tw.cfg.Enabled() {
+			continue
+		}
+		s, err := twilio.New(twilio.Config{
+			AccountSID: tw.cfg.AccountSID, AuthToken: tw.cfg.AuthToken, MessagingServiceSID: tw.cfg.MessagingServiceSID,
+			From: tw.cfg.From, Channel: tw.channel, BaseURL: tw.cfg.BaseURL,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("notifyd: %s: %w", tw.channel, err)
+		}
+		out[tw.channel] = s
 	}
 	return out, nil
 }
