@@ -5,6 +5,7 @@ import (
 
 	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/notify/provider/emailservice"
+	"github.com/quikapp/quikapp/internal/notify/provider/smtp"
 	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
 )
 
@@ -15,6 +16,15 @@ func buildSenders(cfg Config) (map[string]notify.Sender, error) {
 	switch cfg.Email.Provider {
 	case ProviderEmailService:
 		s, err := emailservice.New(emailservice.Config{Address: cfg.Email.ServiceAddress, From: cfg.Email.From})
+		if err != nil {
+			return nil, fmt.Errorf("notifyd: email: %w", err)
+		}
+		out[notify.ChannelEmail] = s
+	case ProviderSMTP:
+		s, err := smtp.New(smtp.Config{
+			Host: cfg.Email.SMTP.Host, Port: cfg.Email.SMTP.Port, Username: cfg.Email.SMTP.Username,
+			Password: cfg.Email.SMTP.Password, From: cfg.Email.From, TLS: cfg.Email.SMTP.TLS,
+		})
 		if err != nil {
 			return nil, fmt.Errorf("notifyd: email: %w", err)
 		}
