@@ -298,3 +298,28 @@ func TestEnginePurgesGoneDevices(t *testing.T) {
 		t.Fatalf("after purge: %+v, %d sends", c, fcm.calls())
 	}
 }
+
+func TestMobileRouter(t *testing.T) {
+	fcm, apns := &fakeSender{name: "fcm"}, &fakeSender{name: "apns"}
+	both := notify.MobileRouter{FCM: fcm, APNs: apns}
+	hexTok := "a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4a1b2c3d4"
+	for _, c := range []struct {
+		d    notify.Destination
+		want notify.Sender
+	}{
+		{notify.Destination{Value: hexTok}, apns},
+		{notify.Destination{Value: "dGVzdA:APA91bH-fcm-token"}, fcm},
+		{notify.Destination{Value: hexTok, DeviceType: notify.DeviceAndroid}, fcm},
+		{notify.Destination{Value: "x", DeviceType: notify.DeviceIOS}, apns},
+	} {
+		if got := both.Route(c.d); got != c.want {
+			t.Errorf("Route(%+v) = %v", c.d, got)
+		}
+	}
+	if got := (notify.MobileRouter{FCM: fcm}).Route(notify.Destination{Value: hexTok}); got != nil {
+		t.Errorf("an APNs token routed to %v with no APNs provider", got)
+	}
+	if _, err := (notify.MobileRouter{}).Send(context.Background(), notify.Message{Destination: "x"}); !errors.Is(err, notify.ErrInvalidDestination) {
+		t.Errorf("no providers: %v", err)
+	}
+}

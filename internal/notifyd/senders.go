@@ -4,7 +4,9 @@ import (
 	"fmt"
 
 	"github.com/quikapp/quikapp/internal/notify"
+	"github.com/quikapp/quikapp/internal/notify/provider/apns"
 	"github.com/quikapp/quikapp/internal/notify/provider/emailservice"
+	"github.com/quikapp/quikapp/internal/notify/provider/fcm"
 	"github.com/quikapp/quikapp/internal/notify/provider/smtp"
 	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
 )
@@ -45,6 +47,26 @@ func buildSenders(cfg Config) (map[string]notify.Sender, error) {
 			return nil, fmt.Errorf("notifyd: %s: %w", tw.channel, err)
 		}
 		out[tw.channel] = s
+	}
+	if mp := cfg.MobilePush; len(mp.Providers) > 0 {
+		var r notify.MobileRouter
+		if mp.Has(ProviderFCM) {
+			s, err := fcm.New(fcm.Config{ProjectID: mp.FCM.ProjectID, ClientEmail: mp.FCM.ClientEmail, PrivateKeyID: mp.FCM.PrivateKeyID,
+				PrivateKey: mp.FCM.PrivateKey, BaseURL: mp.FCM.BaseURL, TokenURL: mp.FCM.TokenURL})
+			if err != nil {
+				return nil, fmt.Errorf("notifyd: mobile push: %w", err)
+			}
+			r.FCM = s
+		}
+		if mp.Has(ProviderAPNs) {
+			s, err := apns.New(apns.Config{Key: mp.APNs.Key, KeyID: mp.APNs.KeyID, TeamID: mp.APNs.TeamID, Topic: mp.APNs.Topic,
+				Sandbox: mp.APNs.Sandbox, BaseURL: mp.APNs.BaseURL})
+			if err != nil {
+				return nil, fmt.Errorf("notifyd: mobile push: %w", err)
+			}
+			r.APNs = s
+		}
+		out[notify.ChannelMobilePush] = r
 	}
 	return out, nil
 }
