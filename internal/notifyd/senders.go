@@ -9,6 +9,7 @@ import (
 	"github.com/quikapp/quikapp/internal/notify/provider/fcm"
 	"github.com/quikapp/quikapp/internal/notify/provider/smtp"
 	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
+	"github.com/quikapp/quikapp/internal/notify/provider/webpush"
 )
 
 // buildSenders makes one sender per configured channel (in-app is the
@@ -47,6 +48,13 @@ func buildSenders(cfg Config) (map[string]notify.Sender, error) {
 			return nil, fmt.Errorf("notifyd: %s: %w", tw.channel, err)
 		}
 		out[tw.channel] = s
+	}
+	if cfg.WebPush.Enabled() {
+		s, err := webpush.New(webpush.Config{PublicKey: cfg.WebPush.PublicKey, PrivateKey: cfg.WebPush.PrivateKey, Subject: cfg.WebPush.Subject})
+		if err != nil {
+			return nil, fmt.Errorf("notifyd: web push: %w", err)
+		}
+		out[notify.ChannelWebPush] = s
 	}
 	if mp := cfg.MobilePush; len(mp.Providers) > 0 {
 		var r notify.MobileRouter
