@@ -15,12 +15,7 @@ const (
 // ListInbox returns one page of the caller's inbox; limit ≤ 0 means 20 and
 // anything above 100 means 100.
 func (e *Engine) ListInbox(ctx context.Context, tenantID, userID string, before int64, limit int, unreadOnly bool) (Page, error) {
-	switch {
-	case limit <= 0:
-		limit = DefaultPageSize
-	case limit > MaxPageSize:
-		limit = MaxPageSize
-	}
+	limit = ClampLimit(limit)
 	p, err := e.cfg.Store.ListNotifications(ctx, Query{TenantID: tenantID, UserID: userID, Before: before, Limit: limit, UnreadOnly: unreadOnly})
 	if err != nil {
 		return Page{}, fmt.Errorf("notify: list inbox: %w", err)

@@ -63,7 +63,7 @@ func newer(a, b *notify.Notification) int {
 
 // CreateNotification inserts n unless its key exists.
 func (s *Store) CreateNotification(_ context.Context, n notify.Notification) (string, bool, error) {
-	if !knownStatus(n.Status) {
+	if !notify.KnownStatus(n.Status) {
 		return "", false, fmt.Errorf("notify store: create: unknown status %q", n.Status)
 	}
 	key := rowKey{n.TenantID, n.UserID, n.NotificationID}
@@ -92,7 +92,7 @@ func (s *Store) CreateNotification(_ context.Context, n notify.Notification) (st
 
 // lookup returns the caller's row, or nil. The caller holds s.mu.
 func (s *Store) lookup(tenantID, userID, id string) *notify.Notification {
-	id, ok := canonicalID(id)
+	id, ok := notify.CanonicalID(id)
 	if !ok {
 		return nil
 	}
@@ -116,7 +116,7 @@ func (s *Store) GetNotification(_ context.Context, tenantID, userID, id string) 
 
 // UpdateStatus sets the status and stamps the matching timestamp.
 func (s *Store) UpdateStatus(_ context.Context, tenantID, userID, id, status string, atMs int64) error {
-	if !knownStatus(status) {
+	if !notify.KnownStatus(status) {
 		return fmt.Errorf("notify store: update status: unknown status %q", status)
 	}
 	s.mu.Lock()
@@ -148,7 +148,7 @@ func (s *Store) UpdateStatus(_ context.Context, tenantID, userID, id, status str
 
 // ListNotifications returns one page of the user's inbox.
 func (s *Store) ListNotifications(_ context.Context, q notify.Query) (notify.Page, error) {
-	limit := clampLimit(q.Limit)
+	limit := notify.ClampLimit(q.Limit)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	page := notify.Page{Items: []notify.Notification{}}
@@ -253,36 +253,3 @@ func (s *Store) Ping(context.Context) error { return nil }
 
 // Close does nothing; the data lives as long as the Store.
 func (s *Store) Close() error { return nil }
-
-// canonicalID accepts only the 36-character hyphenated UUID form, in either
-// case, and returns it in lower case (the SQL store's rule too).
-func canonicalID(id string) (string, bool) {
-	if len(id) != 36 {
-		return "", false
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return "", false
-	}
-	return u.String(), true
-}
-
-func knownStatus(s string) bool {
-	switch s {
-	case notify.StatusPending, notify.StatusDelivered, notify.StatusAcked, notify.StatusRead, notify.StatusFailed:
-		return true
-	}
-	return false
-}
-
-// clampLimit applies the RPC's rule (≤0 → 20, >100 → 100) in case a caller
-// did not.
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 20
-	case n > 100:
-		return 100
-	}
-	return n
-}

@@ -99,7 +99,7 @@ func scanDevice(r scanner) (notify.Device, error) {
 // CreateNotification inserts n unless its (tenant, user, notification id)
 // exists, in which case it returns the existing row's id.
 func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) (string, bool, error) {
-	if !knownStatus(n.Status) {
+	if !notify.KnownStatus(n.Status) {
 		return "", false, fmt.Errorf("notify store: create: unknown status %q", n.Status)
 	}
 	newID := uuid.NewString()
@@ -138,7 +138,7 @@ func (s *Store) CreateNotification(ctx context.Context, n notify.Notification) (
 
 // GetNotification returns the caller's row or notify.ErrNotFound.
 func (s *Store) GetNotification(ctx context.Context, tenantID, userID, id string) (notify.Notification, error) {
-	id, ok := canonicalID(id)
+	id, ok := notify.CanonicalID(id)
 	if !ok {
 		return notify.Notification{}, fmt.Errorf("notify store: get: %w", notify.ErrNotFound)
 	}
@@ -169,7 +169,7 @@ func (s *Store) UpdateStatus(ctx context.Context, tenantID, userID, id, status s
 	default:
 		return fmt.Errorf("notify store: update status: unknown status %q", status)
 	}
-	id, ok := canonicalID(id)
+	id, ok := notify.CanonicalID(id)
 	if !ok {
 		return fmt.Errorf("notify store: update status: %w", notify.ErrNotFound)
 	}
@@ -196,7 +196,7 @@ func (s *Store) UpdateStatus(ctx context.Context, tenantID, userID, id, status s
 // walks notify_notifications_user_created; the unread count matches the
 // predicate of the partial index notify_notifications_user_unread.
 func (s *Store) ListNotifications(ctx context.Context, q notify.Query) (notify.Page, error) {
-	limit := clampLimit(q.Limit)
+	limit := notify.ClampLimit(q.Limit)
 	query, args := pageQuery(q, limit+1)
 	rows, err := s.db.QueryContext(ctx, query, args...)
 	if err != nil {
@@ -359,38 +359,3 @@ func (s *Store) Ping(ctx context.Context) error {
 
 // Close does nothing: the database belongs to whoever opened it.
 func (s *Store) Close() error { return nil }
-
-// canonicalID accepts only the 36-character hyphenated UUID form, in either
-// case, and returns it in lower case: the form every driver stores, so
-// matching is identical on SQLite text and PostgreSQL uuid (which alone
-// would also accept braces or missing hyphens).
-func canonicalID(id string) (string, bool) {
-	if len(id) != 36 {
-		return "", false
-	}
-	u, err := uuid.Parse(id)
-	if err != nil {
-		return "", false
-	}
-	return u.String(), true
-}
-
-func knownStatus(s string) bool {
-	switch s {
-	case notify.StatusPending, notify.StatusDelivered, notify.StatusAcked, notify.StatusRead, notify.StatusFailed:
-		return true
-	}
-	return false
-}
-
-// clampLimit applies the RPC's rule (≤0 → 20, >100 → 100) in case a caller
-// did not.
-func clampLimit(n int) int {
-	switch {
-	case n <= 0:
-		return 20
-	case n > 100:
-		return 100
-	}
-	return n
-}

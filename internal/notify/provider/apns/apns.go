@@ -6,9 +6,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,6 +18,7 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/notify"
+	"github.com/quikapp/quikapp/internal/notify/provider/jws"
 )
 
 // Apple's endpoints.
@@ -113,20 +111,11 @@ func (s *Sender) providerToken(force bool) (string, error) {
 	if !force && s.jwt != "" && now.Sub(s.issued) < tokenLifetime {
 		return s.jwt, nil
 	}
-	enc := base64.RawURLEncoding
-	head, _ := json.Marshal(map[string]string{"alg": "ES256", "kid": s.cfg.KeyID})
-	claims, _ := json.Marshal(map[string]any{"iss": s.cfg.TeamID, "iat": now.Unix()})
-	signing := enc.EncodeToString(head) + "." + enc.EncodeToString(claims)
-	sum := sha256.Sum256([]byte(signing))
-	r, sv, err := ecdsa.Sign(rand.Reader, s.cfg.Key, sum[:])
+	tok, err := jws.ES256(s.cfg.Key, map[string]any{"kid": s.cfg.KeyID}, map[string]any{"iss": s.cfg.TeamID, "iat": now.Unix()})
 	if err != nil {
 		return "", err
 	}
-	// JWS ES256 signatures are r||s, 32 bytes each, not ASN.1.
-	sig := make([]byte, 64)
-	r.FillBytes(sig[:32])
-	sv.FillBytes(sig[32:])
-	s.jwt, s.issued = signing+"."+enc.EncodeToString(sig), now
+	s.jwt, s.issued = tok, now
 	return s.jwt, nil
 }
 

@@ -2,11 +2,7 @@ package fcm
 
 import (
 	"context"
-	"crypto"
-	"crypto/rand"
 	"crypto/rsa"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -17,6 +13,7 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/notify"
+	"github.com/quikapp/quikapp/internal/notify/provider/jws"
 )
 
 // Scope is the OAuth2 scope FCM HTTP v1 requires.
@@ -64,16 +61,8 @@ func (ts *tokenSource) invalidate(tok string) {
 
 func (ts *tokenSource) assertion() (string, error) {
 	now := ts.now().Unix()
-	head, _ := json.Marshal(map[string]string{"alg": "RS256", "typ": "JWT", "kid": ts.keyID})
-	claims, _ := json.Marshal(map[string]any{"iss": ts.email, "scope": Scope, "aud": ts.url, "iat": now, "exp": now + 3600})
-	enc := base64.RawURLEncoding
-	signing := enc.EncodeToString(head) + "." + enc.EncodeToString(claims)
-	sum := sha256.Sum256([]byte(signing))
-	sig, err := rsa.SignPKCS1v15(rand.Reader, ts.key, crypto.SHA256, sum[:])
-	if err != nil {
-		return "", err
-	}
-	return signing + "." + enc.EncodeToString(sig), nil
+	return jws.RS256(ts.key, map[string]any{"typ": "JWT", "kid": ts.keyID},
+		map[string]any{"iss": ts.email, "scope": Scope, "aud": ts.url, "iat": now, "exp": now + 3600})
 }
 
 func (ts *tokenSource) exchange(ctx context.Context) (string, time.Duration, error) {

@@ -231,16 +231,9 @@ func classify(stage string, err error) error {
 		if te.Code >= 500 {
 			class = notify.ErrRejected
 		}
-		return notify.Errorf(class, 0, "smtp %s: %d %s", stage, te.Code, short(te.Msg))
+		return notify.Errorf(class, 0, "smtp %s: %d %s", stage, te.Code, notify.Short(te.Msg))
 	}
 	return notify.Errorf(notify.ErrTemporary, 0, "smtp %s: %v", stage, err)
-}
-
-func short(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
 }
 
 func (s *Sender) messageID() string {

@@ -118,7 +118,7 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (notify.Result, err
 		}
 		_ = json.Unmarshal(raw, &e)
 		class := notify.ClassifyHTTP(resp.StatusCode)
-		return notify.Result{}, notify.Errorf(class, resp.StatusCode, "twilio error %d: %s", e.Code, short(e.Message))
+		return notify.Result{}, notify.Errorf(class, resp.StatusCode, "twilio error %d: %s", e.Code, notify.Short(e.Message))
 	}
 	var ok struct {
 		SID          string `json:"sid"`
@@ -130,7 +130,7 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (notify.Result, err
 		return notify.Result{}, notify.Errorf(notify.ErrTemporary, resp.StatusCode, "twilio: unreadable reply")
 	}
 	if ok.Status == "failed" || ok.Status == "undelivered" {
-		return notify.Result{ReceiptID: ok.SID}, notify.Errorf(notify.ErrRejected, resp.StatusCode, "twilio message %s %s: %s", ok.SID, ok.Status, short(ok.ErrorMessage))
+		return notify.Result{ReceiptID: ok.SID}, notify.Errorf(notify.ErrRejected, resp.StatusCode, "twilio message %s %s: %s", ok.SID, ok.Status, notify.Short(ok.ErrorMessage))
 	}
 	return notify.Result{ReceiptID: ok.SID}, nil
 }
@@ -141,13 +141,6 @@ func (s *Sender) address(n string) string {
 		return n
 	}
 	return whatsappPrefix + n
-}
-
-func short(s string) string {
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
 }
 
 // redactURL keeps the transport error but not the request URL's path

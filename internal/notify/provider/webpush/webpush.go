@@ -8,7 +8,6 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/notify"
+	"github.com/quikapp/quikapp/internal/notify/provider/jws"
 )
 
 // Config is the VAPID key pair and how messages are sent.
@@ -177,7 +177,7 @@ func (s *Sender) Send(ctx context.Context, m notify.Message) (notify.Result, err
 	if class == nil {
 		class = notify.ErrTemporary
 	}
-	return notify.Result{}, notify.Errorf(class, resp.StatusCode, "web push to %s: %s", sub.endpoint.Host, short(string(raw)))
+	return notify.Result{}, notify.Errorf(class, resp.StatusCode, "web push to %s: %s", sub.endpoint.Host, notify.Short(strings.TrimSpace(string(raw))))
 }
 
 func payload(m notify.Message) []byte {
@@ -214,25 +214,9 @@ func (s *Sender) vapid(endpoint *url.URL) (string, error) {
 	if s.cfg.Subject != "" {
 		claims["sub"] = s.cfg.Subject
 	}
-	enc := base64.RawURLEncoding
-	head, _ := json.Marshal(map[string]string{"typ": "JWT", "alg": "ES256"})
-	body, _ := json.Marshal(claims)
-	signing := enc.EncodeToString(head) + "." + enc.EncodeToString(body)
-	sum := sha256.Sum256([]byte(signing))
-	r, sv, err := ecdsa.Sign(rand.Reader, s.cfg.PrivateKey, sum[:])
+	tok, err := jws.ES256(s.cfg.PrivateKey, map[string]any{"typ": "JWT"}, claims)
 	if err != nil {
 		return "", err
 	}
-	sig := make([]byte, 64) // JWS ES256: r||s
-	r.FillBytes(sig[:32])
-	sv.FillBytes(sig[32:])
-	return "vapid t=" + signing + "." + enc.EncodeToString(sig) + ", k=" + s.cfg.PublicKey, nil
-}
-
-func short(s string) string {
-	s = strings.TrimSpace(s)
-	if len(s) > 200 {
-		return s[:200] + "…"
-	}
-	return s
+	return "vapid t=" + tok + ", k=" + s.cfg.PublicKey, nil
 }
