@@ -71,7 +71,7 @@ func openSQLite(ctx context.Context, path string, maxReaders int) (*DB, error) {
 	}
 	read.SetMaxOpenConns(maxReaders)
 	read.SetMaxIdleConns(maxReaders)
-	return &DB{dialect: sqliteDialect{}, write: write, read: read}, nil
+	return &DB{dialect: sqliteDialect{}, write: write, read: read, stmts: newStmtCache(write)}, nil
 }
 
 func openPostgres(ctx context.Context, dsn string, maxConns int) (*DB, error) {

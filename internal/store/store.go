@@ -54,6 +54,9 @@ type DB struct {
 	// localLocks stands in for advisory locks on SQLite, where one process
 	// owns the database file: name → *sync.Mutex.
 	localLocks sync.Map
+	// stmts caches statements prepared on SQLite's writer connection (nil
+	// on PostgreSQL, whose driver caches prepared statements itself).
+	stmts *stmtCache
 }
 
 // Dialect returns the SQL dialect of this database.
@@ -92,6 +95,9 @@ func (db *DB) Ping(ctx context.Context) error {
 
 // Close closes every pool.
 func (db *DB) Close() error {
+	if db.stmts != nil {
+		db.stmts.close()
+	}
 	var errs []error
 	if db.read != db.write {
 		errs = append(errs, db.read.Close())
@@ -108,6 +114,8 @@ func (db *DB) SetCommitHook(fn func()) { db.notify = fn }
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	stmts   *stmtCache
+	misses  []string // statements to prepare once the transaction ends
 	// wroteOutbox is set by outbox writers so the commit hook fires only
 	// when there is something to relay.
 	wroteOutbox bool
@@ -118,17 +126,43 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // ExecContext runs a statement in the transaction.
 func (tx *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
+	q := tx.dialect.Rebind(query)
+	if st := tx.cached(q); st != nil {
+		return tx.tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return tx.tx.ExecContext(ctx, q, args...)
 }
 
 // QueryContext runs a query in the transaction.
 func (tx *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
+	q := tx.dialect.Rebind(query)
+	if st := tx.cached(q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return tx.tx.QueryContext(ctx, q, args...)
 }
 
 // QueryRowContext runs a single-row query in the transaction.
 func (tx *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
+	q := tx.dialect.Rebind(query)
+	if st := tx.cached(q); st != nil {
+		return tx.tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return tx.tx.QueryRowContext(ctx, q, args...)
+}
+
+// cached returns the prepared statement for q, or nil after noting q to be
+// prepared when the transaction ends (preparing needs the writer
+// connection, which the transaction holds).
+func (tx *Tx) cached(q string) *sql.Stmt {
+	if tx.stmts == nil {
+		return nil
+	}
+	if st := tx.stmts.get(q); st != nil {
+		return st
+	}
+	tx.misses = append(tx.misses, q)
+	return nil
 }
 
 // MarkOutboxWrite records that the transaction added outbox rows.
@@ -155,11 +189,16 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	tx := &Tx{tx: sqlTx, dialect: db.dialect, stmts: db.stmts}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
 			panic(p)
+		}
+		// The writer is free again: prepare what this transaction ran
+		// unprepared, so the next one does not parse it again.
+		if db.stmts != nil && len(tx.misses) > 0 {
+			db.stmts.prepare(ctx, tx.misses)
 		}
 	}()
 	if err := fn(tx); err != nil {
