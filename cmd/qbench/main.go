@@ -21,6 +21,7 @@ type scenario struct {
 
 var scenarios = map[string]scenario{
 	"startup": {"S9: cold start to ready, idle RSS and binary size of a quikapp binary", runStartup},
+	"notify":  {"S6: notifyd with SSE subscribers: persisted+delivered rate, e2e latency, loss, catch-up", runNotify},
 }
 
 func main() {

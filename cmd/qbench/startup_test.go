@@ -33,3 +33,28 @@ func TestStartupScenario(t *testing.T) {
 		t.Fatalf("implausible results: %+v", r)
 	}
 }
+
+func TestNotifyScenario(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "notifyd")
+	build := exec.Command("go", "build", "-o", bin, "../notifyd")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := runNotify([]string{"--bin", bin, "--store", "sqlite", "--subscribers", "20", "--rate", "200", "--duration", "1s", "--catchup", "5"}, &out); err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Scenario string
+		Results  notifyResults
+	}
+	if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
+	}
+	r := rep.Results
+	if rep.Scenario != "notify" || r.Sent < 100 || r.Lost != 0 || r.SendErrors != 0 || r.Received != r.Sent ||
+		!r.CatchupExact || r.CatchupClients != 5 || r.E2EMsP99 <= 0 {
+		t.Fatalf("implausible results: %+v", r)
+	}
+}
