@@ -181,12 +181,6 @@ func (h *Hub) sessionsOf(tenantID, userID string) []*Session {
 	return out
 }
 
-// PushSession queues ev on one session if it belongs to (tenant, user).
-func (h *Hub) PushSession(tenantID, userID, sessionID string, ev Event) bool {
-	s := h.Lookup(tenantID, userID, sessionID)
-	return s != nil && h.offer(s, ev)
-}
-
 // Lookup returns the session with id if it belongs to (tenant, user).
 func (h *Hub) Lookup(tenantID, userID, sessionID string) *Session {
 	h.mu.RLock()

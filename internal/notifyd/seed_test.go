@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -93,5 +94,28 @@ func TestStartsWithTheSeedEnvironment(t *testing.T) {
 	wrongIssuer := hs256(jwtSecret, `{"sub":"u1","tenant":"acme","iss":"https://evil.example.com"}`)
 	if _, err := client.GetNotifications(context.Background(), bearer(wrongIssuer, &pb.GetNotificationsRequest{})); err == nil {
 		t.Fatal("token from another issuer accepted")
+	}
+}
+
+// With automigrate off, an unmigrated database stops the start with a
+// message saying what to do; a migrated one starts.
+func TestNoAutomigrateNeedsAMigratedDatabase(t *testing.T) {
+	dsn := storetest.NewPostgresSchema(t)
+	vars := devVars("NOTIFY_STORE_DRIVER", "postgres", "NOTIFY_POSTGRES_DSN", dsn, "NOTIFY_POSTGRES_AUTOMIGRATE", "false")
+	r := newDaemon(t, loadConfig(t, vars))
+	err := r.d.Run(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "NOTIFY_POSTGRES_AUTOMIGRATE") {
+		t.Fatalf("Run on an unmigrated database: %v", err)
+	}
+	vars["NOTIFY_POSTGRES_AUTOMIGRATE"] = "true"
+	first := newDaemon(t, loadConfig(t, vars))
+	first.start(t)
+	first.cancel()
+	<-first.done
+	vars["NOTIFY_POSTGRES_AUTOMIGRATE"] = "false"
+	again := newDaemon(t, loadConfig(t, vars))
+	again.start(t)
+	if code, _ := again.health(t); code != 200 {
+		t.Fatalf("migrated database with automigrate off: %d", code)
 	}
 }

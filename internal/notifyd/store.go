@@ -39,6 +39,11 @@ func openStore(ctx context.Context, cfg StoreConfig, log *slog.Logger) (notify.S
 			return nil, nil, fmt.Errorf("notifyd: migrate %s store: %w", cfg.Driver, err)
 		}
 		log.Info("notifyd_migrated", "store", cfg.Driver, "took", time.Since(start).String())
+	} else if err := sqlstore.CheckSchema(ctx, db); err != nil {
+		// Fail at start, not at the first request, and say what to do.
+		_ = db.Close()
+		return nil, nil, fmt.Errorf("notifyd: NOTIFY_POSTGRES_AUTOMIGRATE=false but the database is not migrated "+
+			"(start once with NOTIFY_POSTGRES_AUTOMIGRATE=true, or with upstream notify): %w", err)
 	}
 	return sqlstore.New(db), db.Close, nil
 }

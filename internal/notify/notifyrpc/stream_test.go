@@ -96,3 +96,19 @@ func TestDataChangeRetriesAndAcks(t *testing.T) {
 		}
 	})
 }
+
+// An unspecified device type is accepted and kept as empty.
+func TestStreamUnspecifiedDeviceType(t *testing.T) {
+	each(t, envOptions{}, func(t *testing.T, e *env) {
+		ls := openStream(t, e, "u1", "acme", pb.DeviceType_DEVICE_TYPE_UNSPECIFIED)
+		s := e.hub.Lookup("acme", "u1", ls.session)
+		if s == nil || s.DeviceType != "" {
+			t.Fatalf("session %+v", s)
+		}
+		if e.hub.Lookup("beta", "u1", ls.session) != nil || e.hub.Lookup("acme", "u2", ls.session) != nil {
+			t.Fatal("a session is visible to another tenant or user")
+		}
+		notifyOK(t, e, &pb.NotifyRequest{TenantId: "acme", NotificationId: "n1", UserIds: []string{"u1"}})
+		ls.nextIs(t, "n1")
+	})
+}

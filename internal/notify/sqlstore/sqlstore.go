@@ -349,6 +349,19 @@ func (s *Store) ListDeliveries(ctx context.Context, tenantID, userID, notificati
 	return out, nil
 }
 
+// CheckSchema reports whether the tables this store uses exist, for a
+// process that was told not to migrate.
+func CheckSchema(ctx context.Context, db *store.DB) error {
+	for _, table := range []string{"notify_notifications", "notify_devices", "notify_deliveries"} {
+		rows, err := db.QueryContext(ctx, `SELECT 1 FROM `+table+` WHERE 1 = 0`)
+		if err != nil {
+			return fmt.Errorf("table %s: %w", table, err)
+		}
+		_ = rows.Close()
+	}
+	return nil
+}
+
 // Ping checks the database.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.db.Ping(ctx); err != nil {
