@@ -187,7 +187,11 @@ func (s *Sender) post(ctx context.Context, tok, jwt string, body []byte) (notify
 	}
 	_ = json.Unmarshal(raw, &e)
 	switch {
-	case resp.StatusCode == http.StatusGone, e.Reason == "Unregistered", e.Reason == "BadDeviceToken", e.Reason == "DeviceTokenNotForTopic":
+	// Only 410 Unregistered means the device is gone for good. A
+	// BadDeviceToken is also what a sandbox token gets from production: a
+	// wrong NOTIFY_APNS_SANDBOX must not purge every iOS device, so it is a
+	// plain rejection (and DeviceTokenNotForTopic a wrong topic).
+	case resp.StatusCode == http.StatusGone, e.Reason == "Unregistered":
 		return notify.Result{}, e.Reason, notify.Errorf(notify.ErrDestinationGone, resp.StatusCode, "apns: %s", e.Reason)
 	case resp.StatusCode == http.StatusTooManyRequests, resp.StatusCode >= 500:
 		return notify.Result{}, e.Reason, notify.Errorf(notify.ErrTemporary, resp.StatusCode, "apns: %s", e.Reason)

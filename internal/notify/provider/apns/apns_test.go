@@ -172,7 +172,8 @@ func TestErrors(t *testing.T) {
 		want   error
 	}{
 		{410, "Unregistered", notify.ErrDestinationGone},
-		{400, "BadDeviceToken", notify.ErrDestinationGone},
+		{400, "BadDeviceToken", notify.ErrRejected}, // also a sandbox token sent to production: never purge on it
+		{400, "DeviceTokenNotForTopic", notify.ErrRejected},
 		{400, "BadTopic", notify.ErrRejected},
 		{429, "TooManyProviderTokenUpdates", notify.ErrTemporary},
 		{503, "ServiceUnavailable", notify.ErrTemporary},
