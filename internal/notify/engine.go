@@ -328,9 +328,9 @@ func (e *Engine) deliverInApp(ctx context.Context, r *row, addrs map[string]stri
 // destinations resolves where channel ch goes for the row's user.
 func (e *Engine) destinations(ctx context.Context, n Notification, ch string, addrs map[string]string) ([]Destination, error) {
 	if a, ok := addrs[ch]; ok {
-		if strings.TrimSpace(a) == "" {
-			return nil, nil
-		}
+		// A present address goes to the provider even when empty: it fails
+		// there without a network call and the channel counts failed, as
+		// upstream counts it (contract §6: "an empty destination fails").
 		return []Destination{{Value: a}}, nil
 	}
 	if !e.cfg.DeviceFallback || (ch != ChannelWebPush && ch != ChannelMobilePush) {

@@ -323,3 +323,18 @@ func TestMobileRouter(t *testing.T) {
 		t.Errorf("no providers: %v", err)
 	}
 }
+
+// A present but empty address is handed to the provider, which refuses it
+// without a call: the channel counts failed, not pending (as upstream).
+func TestEngineEmptyAddressFails(t *testing.T) {
+	email := &fakeSender{name: "smtp", script: []error{notify.Errorf(notify.ErrInvalidDestination, 0, "not an email address")}}
+	f := newFixture(t, map[string]notify.Sender{notify.ChannelEmail: email}, false)
+	c := f.notify(t, notify.Request{TenantID: "t", NotificationID: "n", UserIDs: []string{"u", "v"}, Channels: []string{notify.ChannelEmail},
+		Addresses: map[string]map[string]string{"u": {notify.ChannelEmail: ""}}})
+	if c != (notify.Counts{Failed: 1, Pending: 1}) {
+		t.Fatalf("counts %+v, want failed 1 (empty address) and pending 1 (no address)", c)
+	}
+	if email.calls() != 1 || email.sent[0].Destination != "" {
+		t.Fatalf("provider calls %d %+v", email.calls(), email.sent)
+	}
+}
