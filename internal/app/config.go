@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/quikapp/quikapp/internal/platform/env"
@@ -27,22 +26,21 @@ type Config struct {
 }
 
 // Var documents one environment variable.
-type Var struct {
-	Name, Default, Help string
-}
+// Var documents one variable.
+type Var = env.Var
 
 // Vars is the documented configuration; `quikapp config` prints it and the
 // README's table is kept in step with it by a test.
 var Vars = []Var{
-	{"QUIKAPP_HTTP_ADDR", ":3000", "address the HTTP listener binds (host:port; port 0 picks a free port)"},
-	{"QUIKAPP_DATA_DIR", "./data", "directory for the SQLite database and local files"},
-	{"QUIKAPP_DATABASE_URL", "", "empty: SQLite in the data dir; postgres://… : PostgreSQL"},
-	{"QUIKAPP_NATS_URL", "", "empty: in-process event bus; nats://host:4222 : NATS with JetStream"},
-	{"QUIKAPP_SERVICES", "all", "comma list of services to run in this process (see `quikapp services`)"},
-	{"QUIKAPP_LOG_LEVEL", "info", "debug, info, warn or error"},
-	{"QUIKAPP_LOG_FORMAT", "json", "json or text"},
-	{"QUIKAPP_SHUTDOWN_TIMEOUT", "30s", "how long a graceful shutdown may take before connections are cut"},
-	{"QUIKAPP_SHUTDOWN_DELAY", "0s", "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
+	{Name: "QUIKAPP_HTTP_ADDR", Default: ":3000", Help: "address the HTTP listener binds (host:port; port 0 picks a free port)"},
+	{Name: "QUIKAPP_DATA_DIR", Default: "./data", Help: "directory for the SQLite database and local files"},
+	{Name: "QUIKAPP_DATABASE_URL", Default: "", Help: "empty: SQLite in the data dir; postgres://… : PostgreSQL"},
+	{Name: "QUIKAPP_NATS_URL", Default: "", Help: "empty: in-process event bus; nats://host:4222 : NATS with JetStream"},
+	{Name: "QUIKAPP_SERVICES", Default: "all", Help: "comma list of services to run in this process (see `quikapp services`)"},
+	{Name: "QUIKAPP_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
+	{Name: "QUIKAPP_LOG_FORMAT", Default: "json", Help: "json or text"},
+	{Name: "QUIKAPP_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful shutdown may take before connections are cut"},
+	{Name: "QUIKAPP_SHUTDOWN_DELAY", Default: "0s", Help: "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
 }
 
 // LoadConfig reads and validates the configuration, reporting every bad
@@ -86,18 +84,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 func (c Config) SQLitePath() string { return filepath.Join(c.DataDir, "quikapp.db") }
 
 // PrintVars writes the configuration table.
-func PrintVars(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
-	for _, v := range Vars {
-		def := v.Default
-		if def == "" {
-			def = "(empty)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Help)
-	}
-	_ = tw.Flush()
-}
+func PrintVars(w io.Writer) { env.PrintVars(w, Vars) }
 
 // resolveServices validates a QUIKAPP_SERVICES list: empty or "all" means
 // every service; otherwise each name must be known.

@@ -10,6 +10,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/platform"
 	"github.com/quikapp/quikapp/internal/platform/env"
 )
 
@@ -189,7 +190,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 		ClientPort:      r.Port("NOTIFY_CLIENT_PORT", 8080),
 		InternalPort:    r.Port("NOTIFY_INTERNAL_PORT", 8081),
 		MetricsPort:     r.Port("NOTIFY_METRICS_PORT", 9090),
-		LogLevel:        logLevel(r.Enum("NOTIFY_LOG_LEVEL", "info", "debug", "info", "warn", "warning", "error")),
+		LogLevel:        platform.ParseLevel(r.Enum("NOTIFY_LOG_LEVEL", "info", "debug", "info", "warn", "warning", "error")),
 		ShutdownTimeout: r.PositiveDuration("NOTIFY_SHUTDOWN_TIMEOUT", 30*time.Second),
 		Store:           loadStore(r),
 		Auth:            loadAuth(r),
@@ -219,17 +220,6 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	return c, nil
 }
 
-func logLevel(name string) slog.Level {
-	switch name {
-	case "debug":
-		return slog.LevelDebug
-	case "warn", "warning":
-		return slog.LevelWarn
-	case "error":
-		return slog.LevelError
-	}
-	return slog.LevelInfo
-}
 
 // checkPortsDistinct reports two listeners on one port now rather than as
 // a bind error after the first listener is already up.

@@ -1,17 +1,13 @@
 package notifyd
 
 import (
-	"fmt"
 	"io"
-	"text/tabwriter"
+
+	"github.com/quikapp/quikapp/internal/platform/env"
 )
 
 // Var documents one environment variable notifyd reads.
-type Var struct {
-	Name, Default, Help string
-	// Secret values are never logged or echoed in errors.
-	Secret bool
-}
+type Var = env.Var
 
 // Vars is every variable LoadConfig may read, in the order of contract §8
 // followed by our extensions ([EXT]). A test keeps it in step with LoadConfig.
@@ -85,15 +81,4 @@ var Vars = []Var{
 }
 
 // PrintVars writes the configuration table (for a `config` help command).
-func PrintVars(w io.Writer) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tMEANING")
-	for _, v := range Vars {
-		def := v.Default
-		if def == "" {
-			def = "(empty)"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\n", v.Name, def, v.Help)
-	}
-	_ = tw.Flush()
-}
+func PrintVars(w io.Writer) { env.PrintVars(w, Vars) }
