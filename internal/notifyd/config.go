@@ -220,7 +220,6 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	return c, nil
 }
 
-
 // checkPortsDistinct reports two listeners on one port now rather than as
 // a bind error after the first listener is already up.
 func checkPortsDistinct(r *env.Reader, c Config) {
