@@ -1,0 +1,285 @@
+package realtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// Principal is who holds a connection.
+type Principal struct {
+	UserID   string
+	TenantID string
+}
+
+// Authorizer decides whether a principal may subscribe to a topic (the
+// chat domain checks membership; tests use a fake). It is asked on every
+// subscribe, so revoked access takes effect at the next one.
+type Authorizer interface {
+	CanSubscribe(ctx context.Context, p Principal, topic string) error
+}
+
+// ErrForbidden is what an Authorizer returns for a topic the principal may
+// not see; the hub answers the client with it unchanged in meaning.
+var ErrForbidden = errors.New("realtime: not allowed to subscribe to this topic")
+
+// ErrClosed is returned for operations on a closed connection or hub.
+var ErrClosed = errors.New("realtime: connection closed")
+
+// FrameKind says what a frame carries.
+type FrameKind string
+
+const (
+	FrameEvent  FrameKind = "event"  // Event is set
+	FrameResync FrameKind = "resync" // Topic and Head are set: reload the topic, continue from Head
+)
+
+// Frame is one item on a connection's outbound queue.
+type Frame struct {
+	Kind  FrameKind
+	Event Event    // FrameEvent
+	Topic string   // FrameResync
+	Head  Position // FrameResync
+}
+
+// Close reasons a transport reports to the client.
+const (
+	ReasonSlowConsumer = "slow_consumer" // the outbound queue overflowed
+	ReasonShutdown     = "shutdown"
+	ReasonClient       = "client"
+)
+
+// HubConfig configures a hub.
+type HubConfig struct {
+	History    History    // required
+	Authorizer Authorizer // required
+	// QueueSize bounds each connection's outbound queue (default 256).
+	QueueSize int
+	// ReplayLimit bounds the events replayed per topic on resume (default
+	// 1,000); a larger gap is answered with resync.
+	ReplayLimit int
+}
+
+// Hub routes published events to the connections subscribed to their
+// topic, in offset order, and replays history to connections that resume.
+type Hub struct {
+	cfg HubConfig
+
+	mu     sync.Mutex // guards topics and closed
+	closed bool
+	topics map[string]*topicSubs
+}
+
+// topicSubs serialises one topic's publishes and subscribes, so every
+// subscriber sees the same order and a resuming one neither misses nor
+// repeats an event published while it joins.
+type topicSubs struct {
+	mu    sync.Mutex
+	conns map[*Conn]struct{}
+}
+
+// NewHub returns a hub.
+func NewHub(cfg HubConfig) (*Hub, error) {
+	if cfg.History == nil || cfg.Authorizer == nil {
+		return nil, errors.New("realtime: hub needs a History and an Authorizer")
+	}
+	if cfg.QueueSize <= 0 {
+		cfg.QueueSize = 256
+	}
+	if cfg.ReplayLimit <= 0 {
+		cfg.ReplayLimit = 1000
+	}
+	return &Hub{cfg: cfg, topics: map[string]*topicSubs{}}, nil
+}
+
+// Conn is one client connection's subscriptions and outbound queue; a
+// transport (WebSocket, SSE) drains Frames and writes them out.
+type Conn struct {
+	hub       *Hub
+	principal Principal
+	out       chan Frame
+	done      chan struct{}
+
+	mu     sync.Mutex
+	topics map[string]bool
+	reason string
+}
+
+// Connect registers a connection for p.
+func (h *Hub) Connect(p Principal) (*Conn, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrClosed
+	}
+	return &Conn{hub: h, principal: p, out: make(chan Frame, h.cfg.QueueSize), done: make(chan struct{}), topics: map[string]bool{}}, nil
+}
+
+// Frames is the connection's outbound queue.
+func (c *Conn) Frames() <-chan Frame { return c.out }
+
+// Done is closed when the connection has been closed; Reason says why.
+func (c *Conn) Done() <-chan struct{} { return c.done }
+
+// Reason is why the connection closed ("" while open).
+func (c *Conn) Reason() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reason
+}
+
+// Principal is who holds the connection.
+func (c *Conn) Principal() Principal { return c.principal }
+
+func (h *Hub) subs(topic string, create bool) *topicSubs {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	t := h.topics[topic]
+	if t == nil && create {
+		t = &topicSubs{conns: map[*Conn]struct{}{}}
+		h.topics[topic] = t
+	}
+	return t
+}
+
+// Subscribe adds topic to the connection once the authorizer allows it.
+// With from set, the events after from are queued first (or a resync frame
+// when history no longer covers the gap); live events follow with no gap
+// and no repeat.
+func (c *Conn) Subscribe(ctx context.Context, topic string, from *Position) error {
+	if topic == "" {
+		return errors.New("realtime: empty topic")
+	}
+	if err := c.hub.cfg.Authorizer.CanSubscribe(ctx, c.principal, topic); err != nil {
+		return fmt.Errorf("subscribe %s: %w", topic, err)
+	}
+	t := c.hub.subs(topic, true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	select {
+	case <-c.done:
+		return ErrClosed
+	default:
+	}
+	if from != nil {
+		if err := c.replay(ctx, topic, *from); err != nil {
+			return err
+		}
+	}
+	t.conns[c] = struct{}{}
+	c.mu.Lock()
+	c.topics[topic] = true
+	c.mu.Unlock()
+	return nil
+}
+
+// replay queues what the connection missed on topic; the caller holds the
+// topic's lock, so no publish interleaves.
+func (c *Conn) replay(ctx context.Context, topic string, from Position) error {
+	h := c.hub
+	missed, err := h.cfg.History.Since(ctx, topic, from, h.cfg.ReplayLimit+1)
+	if err == nil && len(missed) > h.cfg.ReplayLimit {
+		err = ErrResync
+	}
+	if errors.Is(err, ErrResync) {
+		head, herr := h.cfg.History.Head(ctx, topic)
+		if herr != nil {
+			return fmt.Errorf("subscribe %s: head: %w", topic, herr)
+		}
+		c.enqueue(Frame{Kind: FrameResync, Topic: topic, Head: head})
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("subscribe %s: history: %w", topic, err)
+	}
+	for _, ev := range missed {
+		c.enqueue(Frame{Kind: FrameEvent, Event: ev})
+	}
+	return nil
+}
+
+// Unsubscribe removes topic from the connection.
+func (c *Conn) Unsubscribe(topic string) {
+	if t := c.hub.subs(topic, false); t != nil {
+		t.mu.Lock()
+		delete(t.conns, c)
+		t.mu.Unlock()
+	}
+	c.mu.Lock()
+	delete(c.topics, topic)
+	c.mu.Unlock()
+}
+
+// Topics lists the connection's subscriptions.
+func (c *Conn) Topics() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]string, 0, len(c.topics))
+	for t := range c.topics {
+		out = append(out, t)
+	}
+	return out
+}
+
+// enqueue never blocks: a connection whose queue is full is closed as a
+// slow consumer, so it cannot hold back the publisher or anyone else.
+func (c *Conn) enqueue(f Frame) {
+	select {
+	case <-c.done:
+		return
+	default:
+	}
+	select {
+	case c.out <- f:
+	default:
+		go c.Close(ReasonSlowConsumer) // Close takes topic locks the caller may hold
+	}
+}
+
+// Close unsubscribes everything and ends the connection; the first reason
+// given is kept.
+func (c *Conn) Close(reason string) {
+	c.mu.Lock()
+	if c.reason != "" {
+		c.mu.Unlock()
+		return
+	}
+	c.reason = reason
+	topics := make([]string, 0, len(c.topics))
+	for t := range c.topics {
+		topics = append(topics, t)
+	}
+	close(c.done)
+	c.mu.Unlock()
+	for _, t := range topics {
+		c.Unsubscribe(t)
+	}
+}
+
+// Publish appends ev to topic's history and queues it to every subscriber,
+// in offset order. It never waits for a slow connection.
+func (h *Hub) Publish(ctx context.Context, topic string, ev Event) (Event, error) {
+	t := h.subs(topic, true)
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	stored, err := h.cfg.History.Append(ctx, topic, ev)
+	if err != nil {
+		return Event{}, fmt.Errorf("publish %s: %w", topic, err)
+	}
+	for c := range t.conns {
+		c.enqueue(Frame{Kind: FrameEvent, Event: stored})
+	}
+	return stored, nil
+}
+
+// Subscribers counts a topic's connections.
+func (h *Hub) Subscribers(topic string) int {
+	t := h.subs(topic, false)
+	if t == nil {
+		return 0
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.conns)
+}
