@@ -84,6 +84,9 @@ type Resource struct {
 // they are not a member, or the workspace does not exist).
 type Memberships interface {
 	RoleIn(ctx context.Context, workspaceID, userID string) (Role, error)
+	// ShareWorkspace reports whether two users are members of at least one
+	// common workspace (who may see whose profile).
+	ShareWorkspace(ctx context.Context, userA, userB string) (bool, error)
 }
 
 // Checker decides.
@@ -127,8 +130,18 @@ func (c *Checker) Can(ctx context.Context, actor Actor, action Action, res Resou
 			return nil
 		}
 		return httpapi.NotFound(kindName(res))
-	case scopeAnyone:
-		return nil
+	case scopePeer:
+		if res.OwnerID == actor.UserID {
+			return nil
+		}
+		ok, err := c.members.ShareWorkspace(ctx, actor.UserID, res.OwnerID)
+		if err != nil {
+			return fmt.Errorf("access: do %s and %s share a workspace: %w", actor.UserID, res.OwnerID, err)
+		}
+		if ok {
+			return nil
+		}
+		return httpapi.NotFound(kindName(res))
 	}
 	// Workspace scope: the actor's own resources may have a lower bar.
 	role, err := c.members.RoleIn(ctx, res.WorkspaceID, actor.UserID)

@@ -16,6 +16,10 @@ func (f fakeMembers) RoleIn(_ context.Context, ws, user string) (Role, error) {
 	return f[user], nil
 }
 
+func (f fakeMembers) ShareWorkspace(_ context.Context, a, b string) (bool, error) {
+	return f[a] != None && f[b] != None, nil
+}
+
 func code(err error) string {
 	if err == nil {
 		return "ok"
@@ -58,6 +62,8 @@ func TestCanFollowsTheRoleLadder(t *testing.T) {
 		{"member", UserUpdate, Resource{Kind: "user", OwnerID: "member"}, "ok"},
 		{"member", UserUpdate, Resource{Kind: "user", OwnerID: "guest"}, "NOT_FOUND"},
 		{"member", UserRead, Resource{Kind: "user", OwnerID: "guest"}, "ok"},
+		{"stranger", UserRead, Resource{Kind: "user", OwnerID: "guest"}, "NOT_FOUND"},
+		{"stranger", UserRead, Resource{Kind: "user", OwnerID: "stranger"}, "ok"},
 		{"owner", AdminBan, Resource{Kind: "user"}, "FORBIDDEN"},
 		{"owner", Action("no.such.action"), ws, "FORBIDDEN"},
 	}

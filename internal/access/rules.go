@@ -22,7 +22,7 @@ const (
 	MessageDelete   Action = "message.delete" // own: any member; others': moderator
 	ReportHandle    Action = "report.handle"
 
-	UserRead      Action = "user.read"   // any signed-in user (profiles are shared)
+	UserRead      Action = "user.read"   // oneself, or people one shares a workspace with
 	UserUpdate    Action = "user.update" // own profile only
 	SessionManage Action = "session.manage"
 
@@ -39,7 +39,7 @@ const (
 	scopeWorkspace scope = iota
 	scopeSelf
 	scopeSystem
-	scopeAnyone
+	scopePeer // the actor, or someone sharing a workspace with them
 )
 
 type rule struct {
@@ -73,7 +73,7 @@ var rules = map[Action]rule{
 	MessageDelete:   {min: Moderator, ownerMin: Guest, verb: "delete others' messages"},
 	ReportHandle:    {min: Moderator, verb: "handle reports"},
 
-	UserRead:      {scope: scopeAnyone, verb: "see profiles"},
+	UserRead:      {scope: scopePeer, verb: "see this profile"},
 	UserUpdate:    {scope: scopeSelf, verb: "change this profile"},
 	SessionManage: {scope: scopeSelf, verb: "manage these sessions"},
 
