@@ -150,4 +150,3 @@ func (s *Service) Email(ctx context.Context, userID string) (string, error) {
 	u, err := s.user(ctx, s.db, userID)
 	return u.Email, err
 }
-
