@@ -14,7 +14,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/bus"
+	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/outbox"
 	"github.com/quikapp/quikapp/internal/platform"
 	"github.com/quikapp/quikapp/internal/store"
@@ -31,12 +33,14 @@ type Deps struct {
 	Health  *platform.Health
 	// Server lets streaming handlers end their streams when a drain starts.
 	Server *platform.Server
+	// Identity is accounts, workspaces, access and the API router.
+	Identity *Identity
 }
 
 // Module is one capability (see services.go) mounted into the process.
 type Module interface {
-	// Mount registers the module's routes.
-	Mount(mux *http.ServeMux)
+	// Mount registers the module's API routes.
+	Mount(rt *gateway.Router)
 	// Run runs background work until ctx ends (return at once if none).
 	Run(ctx context.Context) error
 }
@@ -53,10 +57,19 @@ var moduleDefs = map[string]moduleDef{}
 
 // allMigrations lists the schema of the outbox and of every enabled module.
 func allMigrations(cfg Config) []store.Migrations {
-	out := []store.Migrations{outbox.Migrations}
+	out := append([]store.Migrations{outbox.Migrations}, identityMigrations...)
+	seen := map[string]bool{}
+	for _, m := range out {
+		seen[m.Domain] = true
+	}
 	for name := range modules(cfg.Services) {
 		if def, ok := moduleDefs[name]; ok {
-			out = append(out, def.migrations...)
+			for _, m := range def.migrations {
+				if !seen[m.Domain] {
+					seen[m.Domain] = true
+					out = append(out, m)
+				}
+			}
 		}
 	}
 	return out
@@ -74,6 +87,10 @@ type App struct {
 	api atomic.Pointer[http.Handler]
 	// extraRoutes lets tests mount handlers beside the modules.
 	extraRoutes func(*http.ServeMux, *Deps)
+	// tuneAuth lets tests make password hashing cheap and time controllable.
+	tuneAuth func(*auth.Config)
+	// routes is the API router once started (tests enumerate it).
+	routes *gateway.Router
 }
 
 // New binds the listener and starts answering health probes (not ready),
@@ -199,6 +216,11 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 	if err := db.Migrate(openCtx, allMigrations(a.cfg)...); err != nil {
 		return fail(err)
 	}
+	id, err := a.newIdentity(deps)
+	if err != nil {
+		return fail(err)
+	}
+	deps.Identity = id
 	mods := map[string]Module{}
 	for name := range modules(a.cfg.Services) {
 		def, ok := moduleDefs[name]
@@ -211,10 +233,12 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 		}
 		mods[name] = m
 	}
-	api := http.NewServeMux()
 	for _, m := range mods {
-		m.Mount(api)
+		m.Mount(id.Router)
 	}
+	a.routes = id.Router
+	api := http.NewServeMux()
+	api.Handle("/api/v1/", id.Router)
 	if a.extraRoutes != nil {
 		a.extraRoutes(api, deps)
 	}

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -23,6 +24,38 @@ type Config struct {
 	LogFormat       string
 	ShutdownTimeout time.Duration
 	ShutdownDelay   time.Duration
+	Identity        IdentityConfig
+	// set holds the variables that were set, as given (for the admin
+	// configuration page, which redacts secrets).
+	set map[string]string
+}
+
+// IdentityConfig configures accounts, tokens, rate limits and mail.
+type IdentityConfig struct {
+	PublicURL string
+	// JWTPrivateKey is the PEM of the signing key; empty: a key kept in
+	// DataDir/keys, made on first start.
+	JWTPrivateKey []byte
+	// JWTRetiredKeys are PEM public keys whose tokens still verify.
+	JWTRetiredKeys           []byte
+	RequireEmailVerification bool
+	TrustedProxies           []netip.Prefix
+	RateLimitStore           string // memory or database
+	AuthRate, UserRate       RateSpec
+	SMTP                     SMTPConfig
+}
+
+// RateSpec is "N per window".
+type RateSpec struct {
+	Limit  int
+	Window time.Duration
+}
+
+// SMTPConfig is the outgoing mail server; empty Host: mail goes to
+// DataDir/mail and the log.
+type SMTPConfig struct {
+	Host, Username, Password, From, TLS string
+	Port                                int
 }
 
 // Var documents one environment variable.
@@ -41,6 +74,21 @@ var Vars = []Var{
 	{Name: "QUIKAPP_LOG_FORMAT", Default: "json", Help: "json or text"},
 	{Name: "QUIKAPP_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful shutdown may take before connections are cut"},
 	{Name: "QUIKAPP_SHUTDOWN_DELAY", Default: "0s", Help: "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
+	{Name: "QUIKAPP_PUBLIC_URL", Default: "http://localhost:3000", Help: "the address users reach QuikApp at; links in emails point here"},
+	{Name: "QUIKAPP_JWT_PRIVATE_KEY_FILE", Default: "", Help: "PEM file of the Ed25519 or RSA key that signs access tokens; empty: a key kept in the data dir (single node only)"},
+	{Name: "QUIKAPP_JWT_PRIVATE_KEY", Default: "", Help: "the same key as PEM text (secret); the file wins when both are set"},
+	{Name: "QUIKAPP_JWT_RETIRED_KEYS_FILE", Default: "", Help: "PEM public keys of retired signing keys, whose tokens still verify during a rotation"},
+	{Name: "QUIKAPP_REQUIRE_EMAIL_VERIFICATION", Default: "false", Help: "true: accounts cannot sign in until their email address is verified"},
+	{Name: "QUIKAPP_TRUSTED_PROXIES", Default: "", Help: "comma list of CIDRs (load balancers) whose X-Forwarded-For is believed"},
+	{Name: "QUIKAPP_RATE_LIMIT_STORE", Default: "memory", Help: "memory (per process) or database (shared by every node)"},
+	{Name: "QUIKAPP_RATE_LIMIT_AUTH", Default: "30/1m", Help: "requests per window per client address on sign-in, sign-up and reset routes"},
+	{Name: "QUIKAPP_RATE_LIMIT_USER", Default: "1200/1m", Help: "requests per window per signed-in user on the API"},
+	{Name: "QUIKAPP_SMTP_HOST", Default: "", Help: "SMTP server for account email; empty: mail is written to the data dir's mail folder and the log"},
+	{Name: "QUIKAPP_SMTP_PORT", Default: "587", Help: "SMTP port (465 for implicit TLS)"},
+	{Name: "QUIKAPP_SMTP_USERNAME", Default: "", Help: "SMTP user name"},
+	{Name: "QUIKAPP_SMTP_PASSWORD", Default: "", Help: "SMTP password (secret)"},
+	{Name: "QUIKAPP_SMTP_FROM", Default: "QuikApp <no-reply@localhost>", Help: "From address of account email"},
+	{Name: "QUIKAPP_SMTP_TLS", Default: "auto", Help: "auto, starttls, implicit or none"},
 }
 
 // LoadConfig reads and validates the configuration, reporting every bad
@@ -69,6 +117,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	if u := r.URL("QUIKAPP_NATS_URL", "nats", "tls"); u != nil {
 		cfg.NATSURL = u.String()
 	}
+	cfg.Identity = loadIdentity(r)
 	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
 	if err != nil {
 		r.Fail("QUIKAPP_SERVICES", err.Error())
@@ -76,6 +125,12 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	cfg.Services = services
 	if err := r.Err(); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration:\n%w", err)
+	}
+	cfg.set = map[string]string{}
+	for _, v := range Vars {
+		if val, ok := lookup(v.Name); ok {
+			cfg.set[v.Name] = val
+		}
 	}
 	return cfg, nil
 }

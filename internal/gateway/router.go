@@ -56,6 +56,9 @@ type Router struct {
 // New returns an empty Router.
 func New(cfg Config) *Router {
 	rt := &Router{cfg: cfg, mux: http.NewServeMux()}
+	rt.mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
+		platform.WriteError(w, r, http.StatusNotFound, httpapi.CodeNotFound, "no such API route: "+r.Method+" "+r.URL.Path)
+	})
 	rt.ipMW = ratelimit.Middleware(cfg.Limiter, cfg.IPRule, func(r *http.Request) string {
 		return httpapi.ClientFrom(r.Context()).IP
 	}, cfg.Log, nil)
