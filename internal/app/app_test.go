@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"strings"
@@ -66,11 +67,25 @@ type running struct {
 
 func start(t *testing.T, cfg Config, routes func(*http.ServeMux, *Deps)) *running {
 	t.Helper()
-	a, err := New(cfg, platform.NewLogger(io.Discard, "info", "json"), "test")
+	a, err := New(cfg, testLogger(t), "test")
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.extraRoutes = routes
+	return runApp(t, a)
+}
+
+// testLogger discards logs unless QUIKAPP_TEST_LOG is set.
+func testLogger(t *testing.T) *slog.Logger {
+	if os.Getenv("QUIKAPP_TEST_LOG") != "" {
+		return platform.NewLogger(os.Stderr, "debug", "text")
+	}
+	return platform.NewLogger(io.Discard, "info", "json")
+}
+
+// runApp runs a until the test ends and waits until it is ready.
+func runApp(t *testing.T, a *App) *running {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	r := &running{app: a, base: "http://" + a.Addr().String(), cancel: cancel, done: make(chan struct{})}
 	go func() { r.err = a.Run(ctx); close(r.done) }()

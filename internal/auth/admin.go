@@ -70,8 +70,8 @@ func (s *Service) SearchUsers(ctx context.Context, q, cursor string, limit int) 
 	return out, next, nil
 }
 
-// SetBanned bans or unbans a user. A ban ends every session at once and
-// is announced on the bus so realtime connections close too.
+// SetBanned bans or unbans a user. A ban takes effect on the user's next
+// request and is announced on the bus so realtime connections close too.
 func (s *Service) SetBanned(ctx context.Context, actor access.Actor, userID string, banned bool) (User, error) {
 	if userID == actor.UserID {
 		return User{}, httpapi.Forbidden("you cannot ban or unban yourself")
@@ -88,10 +88,10 @@ func (s *Service) SetBanned(ctx context.Context, actor access.Actor, userID stri
 		}
 		action, subject := "admin.user_unbanned", "auth.user."+userID+".unbanned"
 		if banned {
+			// Sessions stay, so every request of the user is answered
+			// USER_BANNED (not a puzzling "signed out"); Authenticate
+			// reads the flag on each request.
 			action, subject = "admin.user_banned", BannedSubject(userID)
-			if err := revokeAll(ctx, tx, userID, "", now); err != nil {
-				return err
-			}
 		}
 		data, _ := json.Marshal(map[string]any{"type": strings.TrimPrefix(action, "admin."), "userId": userID, "at": now.UTC()})
 		if err := outbox.Add(ctx, tx, bus.Message{ID: newID(), Subject: subject, Data: data}); err != nil {
