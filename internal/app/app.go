@@ -89,8 +89,10 @@ type App struct {
 	extraRoutes func(*http.ServeMux, *Deps)
 	// tuneAuth lets tests make password hashing cheap and time controllable.
 	tuneAuth func(*auth.Config)
-	// routes is the API router once started (tests enumerate it).
+	// routes is the API router and deps the shared parts, once started
+	// (tests reach in).
 	routes *gateway.Router
+	deps   *Deps
 }
 
 // New binds the listener and starts answering health probes (not ready),
@@ -236,7 +238,7 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 	for _, m := range mods {
 		m.Mount(id.Router)
 	}
-	a.routes = id.Router
+	a.routes, a.deps = id.Router, deps
 	api := http.NewServeMux()
 	api.Handle("/api/v1/", id.Router)
 	if a.extraRoutes != nil {

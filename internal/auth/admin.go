@@ -79,7 +79,7 @@ func (s *Service) SetBanned(ctx context.Context, actor access.Actor, userID stri
 	now := s.now()
 	var u User
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE users SET banned = ?, updated_ms = ? WHERE id = ?", banned, ms(now), userID)
+		res, err := tx.ExecContext(ctx, "UPDATE users SET banned = ?, updated_ms = ? WHERE id = ?", flag(banned), ms(now), userID)
 		if err != nil {
 			return fmt.Errorf("auth: set banned: %w", err)
 		}
@@ -119,7 +119,7 @@ func (s *Service) SetSystemAdmin(ctx context.Context, actor access.Actor, userID
 				return httpapi.Conflict("QuikApp needs a system administrator: make someone else one first")
 			}
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE users SET system_admin = ?, updated_ms = ? WHERE id = ?", admin, ms(s.now()), userID)
+		res, err := tx.ExecContext(ctx, "UPDATE users SET system_admin = ?, updated_ms = ? WHERE id = ?", flag(admin), ms(s.now()), userID)
 		if err != nil {
 			return fmt.Errorf("auth: set admin: %w", err)
 		}
@@ -235,4 +235,12 @@ func (h *AdminRoutes) stats(r *http.Request, _ access.Actor) (int, any, error) {
 
 func (h *AdminRoutes) config(*http.Request, access.Actor) (int, any, error) {
 	return http.StatusOK, httpapi.List[ConfigEntry]{Items: h.Config()}, nil
+}
+
+// flag stores a bool in an INTEGER column (PostgreSQL does not cast).
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }

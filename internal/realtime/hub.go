@@ -48,6 +48,8 @@ const (
 	ReasonSlowConsumer = "slow_consumer" // the outbound queue overflowed
 	ReasonShutdown     = "shutdown"
 	ReasonClient       = "client"
+	ReasonBanned       = "banned"     // the user was banned
+	ReasonSignedOut    = "signed_out" // the user's session ended
 )
 
 // HubConfig configures a hub.
@@ -66,9 +68,12 @@ type HubConfig struct {
 type Hub struct {
 	cfg HubConfig
 
-	mu     sync.Mutex // guards topics and closed
+	mu     sync.Mutex // guards topics, users and closed
 	closed bool
 	topics map[string]*topicSubs
+	// users indexes open connections by user, so a ban or sign-out can
+	// close all of them.
+	users map[string]map[*Conn]struct{}
 }
 
 // topicSubs serialises one topic's publishes and subscribes, so every
@@ -90,7 +95,7 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	if cfg.ReplayLimit <= 0 {
 		cfg.ReplayLimit = 1000
 	}
-	return &Hub{cfg: cfg, topics: map[string]*topicSubs{}}, nil
+	return &Hub{cfg: cfg, topics: map[string]*topicSubs{}, users: map[string]map[*Conn]struct{}{}}, nil
 }
 
 // Conn is one client connection's subscriptions and outbound queue; a
@@ -113,7 +118,40 @@ func (h *Hub) Connect(p Principal) (*Conn, error) {
 	if h.closed {
 		return nil, ErrClosed
 	}
-	return &Conn{hub: h, principal: p, out: make(chan Frame, h.cfg.QueueSize), done: make(chan struct{}), topics: map[string]bool{}}, nil
+	c := &Conn{hub: h, principal: p, out: make(chan Frame, h.cfg.QueueSize), done: make(chan struct{}), topics: map[string]bool{}}
+	set := h.users[p.UserID]
+	if set == nil {
+		set = map[*Conn]struct{}{}
+		h.users[p.UserID] = set
+	}
+	set[c] = struct{}{}
+	return c, nil
+}
+
+// forget drops a closed connection from the user index.
+func (h *Hub) forget(c *Conn) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	set := h.users[c.principal.UserID]
+	delete(set, c)
+	if len(set) == 0 {
+		delete(h.users, c.principal.UserID)
+	}
+}
+
+// DisconnectUser closes every connection of the user with reason and
+// returns how many there were.
+func (h *Hub) DisconnectUser(userID, reason string) int {
+	h.mu.Lock()
+	conns := make([]*Conn, 0, len(h.users[userID]))
+	for c := range h.users[userID] {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.Close(reason)
+	}
+	return len(conns)
 }
 
 // Frames is the connection's outbound queue.
@@ -255,6 +293,7 @@ func (c *Conn) Close(reason string) {
 	for _, t := range topics {
 		c.Unsubscribe(t)
 	}
+	c.hub.forget(c)
 }
 
 // Publish appends ev to topic's history and queues it to every subscriber,
