@@ -48,7 +48,9 @@ func TestBanEverywhere(t *testing.T) {
 		s.login(&ann)
 		s.must(200, "GET", "/api/v1/users/me", ann.Access, nil)
 
-		var audit struct{ Items []struct{ Action, TargetID string } }
+		var audit struct {
+			Items []struct{ Action, TargetID string }
+		}
 		s.must(200, "GET", "/api/v1/admin/audit?action=admin.", root.Access, nil).JSON(t, &audit)
 		if len(audit.Items) != 2 || audit.Items[0].Action != "admin.user_unbanned" || audit.Items[1].Action != "admin.user_banned" {
 			t.Fatalf("admin audit: %+v", audit.Items)
