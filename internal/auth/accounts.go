@@ -198,6 +198,11 @@ func (s *Service) Login(ctx context.Context, email, password string) (Tokens, er
 	if s.cfg.RequireEmailVerification && !verified {
 		return Tokens{}, errUnverified
 	}
+	if on, err := s.totpEnabled(ctx, s.db, id); err != nil {
+		return Tokens{}, err
+	} else if on {
+		return Tokens{}, s.twoFactorRequired(id)
+	}
 	if rehash {
 		if h, err := s.hash(ctx, password); err == nil {
 			_, _ = s.db.ExecContext(ctx, "UPDATE users SET password_hash = ? WHERE id = ?", h, id)

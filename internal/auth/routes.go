@@ -30,6 +30,10 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	pub("POST /api/v1/auth/password-reset/request", "Email a password reset link", h.resetRequest)
 	pub("POST /api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", h.resetConfirm)
 	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm)
+	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA)
+	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA)
+	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA)
+	authed("POST /api/v1/auth/2fa/disable", "Turn two-factor sign-in off", h.disable2FA)
 	authed("POST /api/v1/auth/verify-email/request", "Send a new verification link", h.verifyRequest)
 	authed("POST /api/v1/auth/logout", "End the current session", h.logout)
 	authed("GET /api/v1/auth/sessions", "List open sessions", h.sessions)
@@ -166,4 +170,52 @@ func (h *Routes) patchUser(r *http.Request) (int, any, error) {
 	a, _ := access.ActorFrom(r.Context())
 	u, err := h.Svc.UpdateProfile(r.Context(), h.Access, a, r.PathValue("id"), p)
 	return http.StatusOK, u, err
+}
+
+func (h *Routes) verify2FA(r *http.Request) (int, any, error) {
+	var in struct {
+		InterimToken string `json:"interimToken"`
+		Code         string `json:"code"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	t, err := h.Svc.VerifyTwoFactor(r.Context(), in.InterimToken, in.Code)
+	return http.StatusOK, t, err
+}
+
+func (h *Routes) setup2FA(r *http.Request) (int, any, error) {
+	var in struct {
+		Password string `json:"password"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	a, _ := access.ActorFrom(r.Context())
+	setup, err := h.Svc.SetupTOTP(r.Context(), a.UserID, in.Password)
+	return http.StatusOK, setup, err
+}
+
+func (h *Routes) enable2FA(r *http.Request) (int, any, error) {
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	a, _ := access.ActorFrom(r.Context())
+	codes, err := h.Svc.EnableTOTP(r.Context(), a.UserID, in.Code)
+	return http.StatusOK, map[string]any{"backupCodes": codes}, err
+}
+
+func (h *Routes) disable2FA(r *http.Request) (int, any, error) {
+	var in struct {
+		Password string `json:"password"`
+		Code     string `json:"code"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	a, _ := access.ActorFrom(r.Context())
+	return http.StatusNoContent, nil, h.Svc.DisableTOTP(r.Context(), a.UserID, in.Password, in.Code)
 }

@@ -39,6 +39,10 @@ type Error struct {
 	Details []platform.FieldDetail
 	// Header is set on the response (e.g. Retry-After).
 	Header http.Header
+	// Extra are fields sent beside "error" in the envelope, for the few
+	// errors that carry something the client needs next (the interim
+	// token of TWO_FACTOR_REQUIRED).
+	Extra map[string]any
 	// cause is logged, never sent.
 	cause error
 }

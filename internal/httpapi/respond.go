@@ -39,6 +39,17 @@ func Fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, err error) {
 		if e.Status >= 500 && log != nil {
 			log.ErrorContext(r.Context(), "request_failed", "route", r.Pattern, "error", err)
 		}
+		if len(e.Extra) > 0 {
+			body := map[string]any{"error": platform.ErrorDetail{Code: e.Code, Message: e.Message, Details: e.Details,
+				RequestID: platform.RequestID(r.Context())}}
+			for k, v := range e.Extra {
+				if k != "error" {
+					body[k] = v
+				}
+			}
+			Respond(w, e.Status, body)
+			return
+		}
 		platform.WriteError(w, r, e.Status, e.Code, e.Message, e.Details...)
 		return
 	}
