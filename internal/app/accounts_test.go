@@ -232,6 +232,20 @@ func mailTo(t *testing.T, s *api, addr, path string) string {
 	return ""
 }
 
+// mailSubject returns the newest mail to addr whose subject contains sub.
+func mailSubject(t *testing.T, s *api, addr, sub string) string {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, "mail", "*.eml"))
+	for i := len(files) - 1; i >= 0; i-- {
+		b, _ := os.ReadFile(files[i])
+		if strings.Contains(string(b), "To: "+addr+"\r\n") && strings.Contains(string(b), sub) {
+			return string(b)
+		}
+	}
+	t.Fatalf("no mail to %s about %q", addr, sub)
+	return ""
+}
+
 func TestEmailVerificationRequired(t *testing.T) {
 	eachAPI(t, func(c *Config) { c.Identity.RequireEmailVerification = true }, func(t *testing.T, s *api) {
 		r := s.must(201, "POST", "/api/v1/auth/register", "", map[string]string{"email": "vera@example.com", "password": "a long password here", "displayName": "Vera"})

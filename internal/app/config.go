@@ -43,6 +43,13 @@ type IdentityConfig struct {
 	RateLimitStore           string // memory or database
 	AuthRate, UserRate       RateSpec
 	SMTP                     SMTPConfig
+	Twilio                   TwilioConfig
+}
+
+// TwilioConfig sends sign-in codes by SMS; empty AccountSID: texts are
+// written to DataDir/sms and the log instead.
+type TwilioConfig struct {
+	AccountSID, AuthToken, From, MessagingServiceSID, BaseURL string
 }
 
 // RateSpec is "N per window".
@@ -89,6 +96,11 @@ var Vars = []Var{
 	{Name: "QUIKAPP_SMTP_PASSWORD", Default: "", Help: "SMTP password (secret)"},
 	{Name: "QUIKAPP_SMTP_FROM", Default: "QuikApp <no-reply@localhost>", Help: "From address of account email"},
 	{Name: "QUIKAPP_SMTP_TLS", Default: "auto", Help: "auto, starttls, implicit or none"},
+	{Name: "QUIKAPP_TWILIO_ACCOUNT_SID", Default: "", Help: "Twilio account for sign-in codes by SMS; empty: texts are written to the data dir's sms folder and the log"},
+	{Name: "QUIKAPP_TWILIO_AUTH_TOKEN", Default: "", Help: "Twilio auth token (secret)"},
+	{Name: "QUIKAPP_TWILIO_FROM", Default: "", Help: "sending number (E.164), unless a messaging service is set"},
+	{Name: "QUIKAPP_TWILIO_MESSAGING_SERVICE_SID", Default: "", Help: "Twilio messaging service to send from instead of a number"},
+	{Name: "QUIKAPP_TWILIO_BASE_URL", Default: "https://api.twilio.com", Help: "Twilio API address (for a regional edge or a test server)"},
 }
 
 // LoadConfig reads and validates the configuration, reporting every bad

@@ -26,6 +26,16 @@ func loadIdentity(r *env.Reader) IdentityConfig {
 			TLS:      r.Enum("QUIKAPP_SMTP_TLS", "auto", "auto", "starttls", "implicit", "none"),
 		},
 	}
+	c.Twilio = TwilioConfig{
+		AccountSID:          r.String("QUIKAPP_TWILIO_ACCOUNT_SID", ""),
+		AuthToken:           r.Secret("QUIKAPP_TWILIO_AUTH_TOKEN"),
+		From:                r.String("QUIKAPP_TWILIO_FROM", ""),
+		MessagingServiceSID: r.String("QUIKAPP_TWILIO_MESSAGING_SERVICE_SID", ""),
+		BaseURL:             r.String("QUIKAPP_TWILIO_BASE_URL", "https://api.twilio.com"),
+	}
+	if t := c.Twilio; t.AccountSID != "" && (t.AuthToken == "" || (t.From == "" && t.MessagingServiceSID == "")) {
+		r.Fail("QUIKAPP_TWILIO_ACCOUNT_SID", "needs QUIKAPP_TWILIO_AUTH_TOKEN and QUIKAPP_TWILIO_FROM or QUIKAPP_TWILIO_MESSAGING_SERVICE_SID")
+	}
 	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		r.Fail("QUIKAPP_PUBLIC_URL", "must be an http:// or https:// address")
 	}

@@ -12,7 +12,9 @@ import (
 	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/notify/provider/smtp"
+	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
 	"github.com/quikapp/quikapp/internal/ratelimit"
 	"github.com/quikapp/quikapp/internal/store"
 	"github.com/quikapp/quikapp/internal/workspace"
@@ -80,7 +82,16 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 		}
 		mailer = auth.SMTPMailer{Sender: sender}
 	}
-	acfg := auth.Config{DB: d.DB, Log: d.Log, Signing: signing, Retired: retired, Mailer: mailer,
+	var sms auth.SMSSender = auth.DirSMS{Dir: filepath.Join(d.Config.DataDir, "sms"), Log: d.Log}
+	if t := c.Twilio; t.AccountSID != "" {
+		sender, err := twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From,
+			MessagingServiceSID: t.MessagingServiceSID, BaseURL: t.BaseURL, Channel: notify.ChannelSMS})
+		if err != nil {
+			return nil, fmt.Errorf("Twilio settings: %w", err)
+		}
+		sms = auth.TwilioSMS{Sender: sender}
+	}
+	acfg := auth.Config{DB: d.DB, Log: d.Log, Signing: signing, Retired: retired, Mailer: mailer, SMS: sms,
 		RequireEmailVerification: c.RequireEmailVerification, PublicURL: c.PublicURL}
 	if a.tuneAuth != nil {
 		a.tuneAuth(&acfg)

@@ -30,16 +30,17 @@ type User struct {
 	Title         string    `json:"title"`
 	TimeZone      string    `json:"timeZone"`
 	Locale        string    `json:"locale"`
+	Phone         string    `json:"phone,omitempty"`
 	CreatedAt     time.Time `json:"createdAt"`
 }
 
-const userColumns = "id, email, display_name, email_verified, system_admin, banned, title, time_zone, locale, created_ms"
+const userColumns = "id, email, display_name, email_verified, system_admin, banned, title, time_zone, locale, phone, created_ms"
 
 func scanUser(row interface{ Scan(...any) error }) (User, error) {
 	var u User
 	var created int64
 	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.EmailVerified, &u.SystemAdmin, &u.Banned,
-		&u.Title, &u.TimeZone, &u.Locale, &created)
+		&u.Title, &u.TimeZone, &u.Locale, &u.Phone, &created)
 	u.CreatedAt = time.UnixMilli(created).UTC()
 	return u, err
 }

@@ -19,7 +19,11 @@ type ProfilePatch struct {
 	Title       *string `json:"title"`
 	TimeZone    *string `json:"timeZone"`
 	Locale      *string `json:"locale"`
+	// Phone is an E.164 number (+4915112345678) for sign-in codes by SMS.
+	Phone *string `json:"phone"`
 }
+
+var phoneRE = regexp.MustCompile(`^\+[1-9][0-9]{6,14}$`)
 
 // locale is a BCP 47 tag of the common shapes: en, en-GB, zh-Hant-TW.
 var localeRE = regexp.MustCompile(`^[a-zA-Z]{2,3}(-[a-zA-Z]{4})?(-([a-zA-Z]{2}|[0-9]{3}))?$`)
@@ -40,6 +44,7 @@ func (s *Service) Profile(ctx context.Context, checker *access.Checker, actor ac
 func visible(u User, actor access.Actor) User {
 	if u.ID != actor.UserID && !actor.SystemAdmin {
 		u.Email = ""
+		u.Phone = ""
 		u.Banned = false
 	}
 	return u
@@ -77,11 +82,17 @@ func (s *Service) UpdateProfile(ctx context.Context, checker *access.Checker, ac
 		}
 		sets, args = append(sets, "locale = ?"), append(args, *p.Locale)
 	}
+	if p.Phone != nil {
+		if ph := *p.Phone; ph != "" && !phoneRE.MatchString(ph) {
+			probs.Add("phone", "must be an international number such as +4915112345678")
+		}
+		sets, args = append(sets, "phone = ?"), append(args, *p.Phone)
+	}
 	if err := probs.Err(); err != nil {
 		return User{}, err
 	}
 	if len(sets) == 0 {
-		return User{}, httpapi.Invalid("nothing to change: send at least one of displayName, title, timeZone, locale")
+		return User{}, httpapi.Invalid("nothing to change: send at least one of displayName, title, timeZone, locale, phone")
 	}
 	var u User
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {

@@ -30,6 +30,8 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	pub("POST /api/v1/auth/password-reset/request", "Email a password reset link", h.resetRequest)
 	pub("POST /api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", h.resetConfirm)
 	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm)
+	pub("POST /api/v1/auth/otp/request", "Send a one-time sign-in code by email or SMS", h.otpRequest)
+	pub("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify)
 	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA)
 	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA)
 	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA)
@@ -218,4 +220,30 @@ func (h *Routes) disable2FA(r *http.Request) (int, any, error) {
 	}
 	a, _ := access.ActorFrom(r.Context())
 	return http.StatusNoContent, nil, h.Svc.DisableTOTP(r.Context(), a.UserID, in.Password, in.Code)
+}
+
+func (h *Routes) otpRequest(r *http.Request) (int, any, error) {
+	var in struct {
+		Email   string `json:"email"`
+		Channel string `json:"channel"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	if err := h.Svc.RequestLoginCode(r.Context(), in.Email, in.Channel); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusAccepted, map[string]string{"status": "if an account has this address, a code is on its way"}, nil
+}
+
+func (h *Routes) otpVerify(r *http.Request) (int, any, error) {
+	var in struct {
+		Email string `json:"email"`
+		Code  string `json:"code"`
+	}
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	t, err := h.Svc.LoginWithCode(r.Context(), in.Email, in.Code)
+	return http.StatusOK, t, err
 }

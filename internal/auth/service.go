@@ -61,6 +61,8 @@ type Config struct {
 	// verified (production overlays set QUIKAPP_REQUIRE_EMAIL_VERIFICATION).
 	RequireEmailVerification bool
 	Mailer                   Mailer
+	// SMS sends sign-in codes by text message; nil: not offered.
+	SMS SMSSender
 	// PublicURL is where links in emails point (http://localhost:3000).
 	PublicURL string
 }
