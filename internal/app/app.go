@@ -78,6 +78,7 @@ func allMigrations(cfg Config) []store.Migrations {
 // App is a running QuikApp process.
 type App struct {
 	cfg     Config
+	version string
 	log     *slog.Logger
 	health  *platform.Health
 	metrics *platform.Metrics
@@ -98,7 +99,7 @@ type App struct {
 // New binds the listener and starts answering health probes (not ready),
 // so an orchestrator sees the process come up before migrations finish.
 func New(cfg Config, log *slog.Logger, version string) (*App, error) {
-	a := &App{cfg: cfg, log: log, health: platform.NewHealth(version), metrics: platform.NewMetrics()}
+	a := &App{cfg: cfg, log: log, version: version, health: platform.NewHealth(version), metrics: platform.NewMetrics()}
 	mux := http.NewServeMux()
 	a.health.Register(mux)
 	mux.Handle("GET /metrics", a.metrics.Handler())
@@ -241,6 +242,7 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 	a.routes, a.deps = id.Router, deps
 	api := http.NewServeMux()
 	api.Handle("/api/v1/", id.Router)
+	api.Handle("GET /api/v1/openapi.json", id.Router.ServeOpenAPI(a.version))
 	if a.extraRoutes != nil {
 		a.extraRoutes(api, deps)
 	}

@@ -24,9 +24,11 @@ type Routes struct {
 // Mount registers the routes.
 func (h *Routes) Mount(rt *gateway.Router) {
 	rt.Authed("GET /api/v1/workspaces/{id}/audit", http.HandlerFunc(h.workspaceLog),
-		gateway.Summary("Audit log of a workspace (admins); ?format=csv|json exports"))
+		gateway.Summary("Audit log of a workspace (admins); ?format=csv|json exports"),
+		gateway.Response(200, httpapi.List[Entry]{}))
 	rt.Authed("GET /api/v1/admin/audit", http.HandlerFunc(h.systemLog),
-		gateway.Summary("Audit log of the whole system (system admins)"))
+		gateway.Summary("Audit log of the whole system (system admins)"),
+		gateway.Response(200, httpapi.List[Entry]{}))
 }
 
 func (h *Routes) workspaceLog(w http.ResponseWriter, r *http.Request) {

@@ -181,21 +181,21 @@ type AdminRoutes struct {
 
 // Mount registers the routes.
 func (h *AdminRoutes) Mount(rt *gateway.Router) {
-	r := func(pattern, summary string, action access.Action, fn func(*http.Request, access.Actor) (int, any, error)) {
+	r := func(pattern, summary string, action access.Action, fn func(*http.Request, access.Actor) (int, any, error), opts ...gateway.Option) {
 		rt.Authed(pattern, httpapi.Handle(h.Log, func(req *http.Request) (int, any, error) {
 			a, _ := access.ActorFrom(req.Context())
 			if err := h.Access.Can(req.Context(), a, action, access.Resource{Kind: "admin route"}); err != nil {
 				return 0, nil, err
 			}
 			return fn(req, a)
-		}), gateway.Summary(summary))
+		}), append(opts, gateway.Summary(summary))...)
 	}
-	r("GET /api/v1/admin/users", "Search accounts (system admins)", access.AdminUsers, h.users)
-	r("PATCH /api/v1/admin/users/{id}", "Grant or remove system administration", access.AdminUsers, h.patchUser)
-	r("POST /api/v1/admin/users/{id}/ban", "Ban an account: sessions and connections end", access.AdminBan, h.ban(true))
-	r("POST /api/v1/admin/users/{id}/unban", "Lift a ban", access.AdminBan, h.ban(false))
-	r("GET /api/v1/admin/stats", "Installation statistics", access.AdminStats, h.stats)
-	r("GET /api/v1/admin/config", "Runtime configuration, secrets redacted", access.AdminConfig, h.config)
+	r("GET /api/v1/admin/users", "Search accounts (system admins)", access.AdminUsers, h.users, gateway.Response(200, httpapi.List[User]{}))
+	r("PATCH /api/v1/admin/users/{id}", "Grant or remove system administration", access.AdminUsers, h.patchUser, gateway.Request(AdminUserPatch{}), gateway.Response(200, User{}))
+	r("POST /api/v1/admin/users/{id}/ban", "Ban an account: sessions and connections end", access.AdminBan, h.ban(true), gateway.Response(200, User{}))
+	r("POST /api/v1/admin/users/{id}/unban", "Lift a ban", access.AdminBan, h.ban(false), gateway.Response(200, User{}))
+	r("GET /api/v1/admin/stats", "Installation statistics", access.AdminStats, h.stats, gateway.Response(200, Stats{}))
+	r("GET /api/v1/admin/config", "Runtime configuration, secrets redacted", access.AdminConfig, h.config, gateway.Response(200, httpapi.List[ConfigEntry]{}))
 }
 
 func (h *AdminRoutes) users(r *http.Request, _ access.Actor) (int, any, error) {
@@ -208,9 +208,7 @@ func (h *AdminRoutes) users(r *http.Request, _ access.Actor) (int, any, error) {
 }
 
 func (h *AdminRoutes) patchUser(r *http.Request, a access.Actor) (int, any, error) {
-	var in struct {
-		SystemAdmin *bool `json:"systemAdmin"`
-	}
+	var in AdminUserPatch
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -243,4 +241,9 @@ func flag(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// AdminUserPatch is the body of PATCH /api/v1/admin/users/{id}.
+type AdminUserPatch struct {
+	SystemAdmin *bool `json:"systemAdmin"`
 }

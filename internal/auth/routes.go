@@ -18,40 +18,36 @@ type Routes struct {
 
 // Mount registers the routes.
 func (h *Routes) Mount(rt *gateway.Router) {
-	pub := func(pattern, summary string, fn httpapi.HandlerFunc) {
-		rt.Public(pattern, httpapi.Handle(h.Log, fn), gateway.LimitIP(), gateway.Summary(summary))
+	pub := func(pattern, summary string, fn httpapi.HandlerFunc, opts ...gateway.Option) {
+		rt.Public(pattern, httpapi.Handle(h.Log, fn), append(opts, gateway.LimitIP(), gateway.Summary(summary))...)
 	}
-	authed := func(pattern, summary string, fn httpapi.HandlerFunc) {
-		rt.Authed(pattern, httpapi.Handle(h.Log, fn), gateway.Summary(summary))
+	authed := func(pattern, summary string, fn httpapi.HandlerFunc, opts ...gateway.Option) {
+		rt.Authed(pattern, httpapi.Handle(h.Log, fn), append(opts, gateway.Summary(summary))...)
 	}
-	pub("POST /api/v1/auth/register", "Create an account", h.register)
-	pub("POST /api/v1/auth/login", "Sign in with email and password", h.login)
-	pub("POST /api/v1/auth/refresh", "Spend a refresh token for new tokens", h.refresh)
-	pub("POST /api/v1/auth/password-reset/request", "Email a password reset link", h.resetRequest)
-	pub("POST /api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", h.resetConfirm)
-	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm)
-	pub("POST /api/v1/auth/otp/request", "Send a one-time sign-in code by email or SMS", h.otpRequest)
-	pub("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify)
-	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA)
-	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA)
-	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA)
-	authed("POST /api/v1/auth/2fa/disable", "Turn two-factor sign-in off", h.disable2FA)
-	authed("POST /api/v1/auth/verify-email/request", "Send a new verification link", h.verifyRequest)
-	authed("POST /api/v1/auth/logout", "End the current session", h.logout)
-	authed("GET /api/v1/auth/sessions", "List open sessions", h.sessions)
-	authed("DELETE /api/v1/auth/sessions/{id}", "End one session", h.revokeSession)
-	authed("POST /api/v1/auth/password", "Change the password", h.changePassword)
-	authed("GET /api/v1/users/me", "The signed-in user", h.me)
-	authed("GET /api/v1/users/{id}", "A user's profile", h.getUser)
-	authed("PATCH /api/v1/users/{id}", "Change a profile", h.patchUser)
+	pub("POST /api/v1/auth/register", "Create an account", h.register, gateway.Request(RegisterRequest{}), gateway.Response(201, User{}))
+	pub("POST /api/v1/auth/login", "Sign in with email and password", h.login, gateway.Request(LoginRequest{}), gateway.Response(200, Tokens{}))
+	pub("POST /api/v1/auth/refresh", "Spend a refresh token for new tokens", h.refresh, gateway.Request(RefreshRequest{}), gateway.Response(200, Tokens{}))
+	pub("POST /api/v1/auth/password-reset/request", "Email a password reset link", h.resetRequest, gateway.Request(PasswordResetRequest{}), gateway.Response(202, Status{}))
+	pub("POST /api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", h.resetConfirm, gateway.Request(PasswordResetConfirmRequest{}), gateway.Response(204, nil))
+	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm, gateway.Request(VerifyEmailRequest{}), gateway.Response(204, nil))
+	pub("POST /api/v1/auth/otp/request", "Send a one-time sign-in code by email or SMS", h.otpRequest, gateway.Request(CodeRequest{}), gateway.Response(202, Status{}))
+	pub("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify, gateway.Request(CodeLoginRequest{}), gateway.Response(200, Tokens{}))
+	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA, gateway.Request(TwoFactorLoginRequest{}), gateway.Response(200, Tokens{}))
+	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA, gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, TOTPSetup{}))
+	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA, gateway.Request(TwoFactorEnableRequest{}), gateway.Response(200, BackupCodes{}))
+	authed("POST /api/v1/auth/2fa/disable", "Turn two-factor sign-in off", h.disable2FA, gateway.Request(TwoFactorDisableRequest{}), gateway.Response(204, nil))
+	authed("POST /api/v1/auth/verify-email/request", "Send a new verification link", h.verifyRequest, gateway.Response(202, Status{}))
+	authed("POST /api/v1/auth/logout", "End the current session", h.logout, gateway.Response(204, nil))
+	authed("GET /api/v1/auth/sessions", "List open sessions", h.sessions, gateway.Response(200, httpapi.List[Session]{}))
+	authed("DELETE /api/v1/auth/sessions/{id}", "End one session", h.revokeSession, gateway.Response(204, nil))
+	authed("POST /api/v1/auth/password", "Change the password", h.changePassword, gateway.Request(ChangePasswordRequest{}), gateway.Response(204, nil))
+	authed("GET /api/v1/users/me", "The signed-in user", h.me, gateway.Response(200, User{}))
+	authed("GET /api/v1/users/{id}", "A user's profile", h.getUser, gateway.Response(200, User{}))
+	authed("PATCH /api/v1/users/{id}", "Change a profile", h.patchUser, gateway.Request(ProfilePatch{}), gateway.Response(200, User{}))
 }
 
 func (h *Routes) register(r *http.Request) (int, any, error) {
-	var in struct {
-		Email       string `json:"email"`
-		Password    string `json:"password"`
-		DisplayName string `json:"displayName"`
-	}
+	var in RegisterRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -60,10 +56,7 @@ func (h *Routes) register(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) login(r *http.Request) (int, any, error) {
-	var in struct {
-		Email    string `json:"email"`
-		Password string `json:"password"`
-	}
+	var in LoginRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -72,9 +65,7 @@ func (h *Routes) login(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) refresh(r *http.Request) (int, any, error) {
-	var in struct {
-		RefreshToken string `json:"refreshToken"`
-	}
+	var in RefreshRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -83,23 +74,18 @@ func (h *Routes) refresh(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) resetRequest(r *http.Request) (int, any, error) {
-	var in struct {
-		Email string `json:"email"`
-	}
+	var in PasswordResetRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
 	if err := h.Svc.RequestPasswordReset(r.Context(), in.Email); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, map[string]string{"status": "if an account has this address, a reset link is on its way"}, nil
+	return http.StatusAccepted, Status{Status: "if an account has this address, a reset link is on its way"}, nil
 }
 
 func (h *Routes) resetConfirm(r *http.Request) (int, any, error) {
-	var in struct {
-		Token    string `json:"token"`
-		Password string `json:"password"`
-	}
+	var in PasswordResetConfirmRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -107,9 +93,7 @@ func (h *Routes) resetConfirm(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) verifyConfirm(r *http.Request) (int, any, error) {
-	var in struct {
-		Token string `json:"token"`
-	}
+	var in VerifyEmailRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -121,7 +105,7 @@ func (h *Routes) verifyRequest(r *http.Request) (int, any, error) {
 	if err := h.Svc.RequestVerification(r.Context(), a.UserID); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, map[string]string{"status": "a verification link is on its way"}, nil
+	return http.StatusAccepted, Status{Status: "a verification link is on its way"}, nil
 }
 
 func (h *Routes) logout(r *http.Request) (int, any, error) {
@@ -141,10 +125,7 @@ func (h *Routes) revokeSession(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) changePassword(r *http.Request) (int, any, error) {
-	var in struct {
-		CurrentPassword string `json:"currentPassword"`
-		NewPassword     string `json:"newPassword"`
-	}
+	var in ChangePasswordRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -175,10 +156,7 @@ func (h *Routes) patchUser(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) verify2FA(r *http.Request) (int, any, error) {
-	var in struct {
-		InterimToken string `json:"interimToken"`
-		Code         string `json:"code"`
-	}
+	var in TwoFactorLoginRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -187,9 +165,7 @@ func (h *Routes) verify2FA(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) setup2FA(r *http.Request) (int, any, error) {
-	var in struct {
-		Password string `json:"password"`
-	}
+	var in TwoFactorSetupRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -199,22 +175,17 @@ func (h *Routes) setup2FA(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) enable2FA(r *http.Request) (int, any, error) {
-	var in struct {
-		Code string `json:"code"`
-	}
+	var in TwoFactorEnableRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
 	a, _ := access.ActorFrom(r.Context())
 	codes, err := h.Svc.EnableTOTP(r.Context(), a.UserID, in.Code)
-	return http.StatusOK, map[string]any{"backupCodes": codes}, err
+	return http.StatusOK, BackupCodes{BackupCodes: codes}, err
 }
 
 func (h *Routes) disable2FA(r *http.Request) (int, any, error) {
-	var in struct {
-		Password string `json:"password"`
-		Code     string `json:"code"`
-	}
+	var in TwoFactorDisableRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -223,27 +194,105 @@ func (h *Routes) disable2FA(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) otpRequest(r *http.Request) (int, any, error) {
-	var in struct {
-		Email   string `json:"email"`
-		Channel string `json:"channel"`
-	}
+	var in CodeRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
 	if err := h.Svc.RequestLoginCode(r.Context(), in.Email, in.Channel); err != nil {
 		return 0, nil, err
 	}
-	return http.StatusAccepted, map[string]string{"status": "if an account has this address, a code is on its way"}, nil
+	return http.StatusAccepted, Status{Status: "if an account has this address, a code is on its way"}, nil
 }
 
 func (h *Routes) otpVerify(r *http.Request) (int, any, error) {
-	var in struct {
-		Email string `json:"email"`
-		Code  string `json:"code"`
-	}
+	var in CodeLoginRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
 	t, err := h.Svc.LoginWithCode(r.Context(), in.Email, in.Code)
 	return http.StatusOK, t, err
+}
+
+// RegisterRequest is the body of register.
+type RegisterRequest struct {
+	Email       string `json:"email"`
+	Password    string `json:"password"`
+	DisplayName string `json:"displayName"`
+}
+
+// LoginRequest is the body of login.
+type LoginRequest struct {
+	Email    string `json:"email"`
+	Password string `json:"password"`
+}
+
+// RefreshRequest is the body of refresh.
+type RefreshRequest struct {
+	RefreshToken string `json:"refreshToken"`
+}
+
+// PasswordResetRequest is the body of resetRequest.
+type PasswordResetRequest struct {
+	Email string `json:"email"`
+}
+
+// PasswordResetConfirmRequest is the body of resetConfirm.
+type PasswordResetConfirmRequest struct {
+	Token    string `json:"token"`
+	Password string `json:"password"`
+}
+
+// VerifyEmailRequest is the body of verifyConfirm.
+type VerifyEmailRequest struct {
+	Token string `json:"token"`
+}
+
+// ChangePasswordRequest is the body of changePassword.
+type ChangePasswordRequest struct {
+	CurrentPassword string `json:"currentPassword"`
+	NewPassword     string `json:"newPassword"`
+}
+
+// TwoFactorLoginRequest is the body of verify2FA.
+type TwoFactorLoginRequest struct {
+	InterimToken string `json:"interimToken"`
+	Code         string `json:"code"`
+}
+
+// TwoFactorSetupRequest is the body of setup2FA.
+type TwoFactorSetupRequest struct {
+	Password string `json:"password"`
+}
+
+// TwoFactorEnableRequest is the body of enable2FA.
+type TwoFactorEnableRequest struct {
+	Code string `json:"code"`
+}
+
+// TwoFactorDisableRequest is the body of disable2FA.
+type TwoFactorDisableRequest struct {
+	Password string `json:"password"`
+	Code     string `json:"code"`
+}
+
+// CodeRequest is the body of otpRequest.
+type CodeRequest struct {
+	Email   string `json:"email"`
+	Channel string `json:"channel"`
+}
+
+// CodeLoginRequest is the body of otpVerify.
+type CodeLoginRequest struct {
+	Email string `json:"email"`
+	Code  string `json:"code"`
+}
+
+// Status is the answer of requests whose effect is out of band.
+type Status struct {
+	Status string `json:"status"`
+}
+
+// BackupCodes are shown once, when two-factor sign-in is turned on.
+type BackupCodes struct {
+	BackupCodes []string `json:"backupCodes"`
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/netip"
+	"reflect"
 	"slices"
 	"strings"
 
@@ -30,7 +31,13 @@ type Route struct {
 	Path    string // the ServeMux pattern's path, with {wildcards}
 	Public  bool   // callable without signing in
 	Summary string
+	// Documented body and answer (see Request and Response).
+	request, response reflect.Type
+	status            int
 }
+
+// HasBody reports whether the route documents a JSON request body.
+func (r Route) HasBody() bool { return r.request != nil }
 
 // Config builds a Router.
 type Config struct {
@@ -73,8 +80,10 @@ func New(cfg Config) *Router {
 type Option func(*routeOpts)
 
 type routeOpts struct {
-	limitIP bool
-	summary string
+	limitIP           bool
+	summary           string
+	request, response reflect.Type
+	status            int
 }
 
 // LimitIP charges the route to the client address (sign-in, sign-up and
@@ -108,7 +117,8 @@ func (rt *Router) add(pattern string, public bool, h http.Handler, opts []Option
 		h = rt.ipMW(h)
 	}
 	rt.mux.Handle(pattern, h)
-	rt.routes = append(rt.routes, Route{Method: method, Path: path, Public: public, Summary: o.summary})
+	rt.routes = append(rt.routes, Route{Method: method, Path: path, Public: public, Summary: o.summary,
+		request: o.request, response: o.response, status: o.status})
 }
 
 // Routes lists every registered route, sorted by path then method.

@@ -17,20 +17,20 @@ type Routes struct {
 
 // Mount registers the routes.
 func (h *Routes) Mount(rt *gateway.Router) {
-	r := func(pattern, summary string, fn httpapi.HandlerFunc) {
-		rt.Authed(pattern, httpapi.Handle(h.Log, fn), gateway.Summary(summary))
+	r := func(pattern, summary string, fn httpapi.HandlerFunc, opts ...gateway.Option) {
+		rt.Authed(pattern, httpapi.Handle(h.Log, fn), append(opts, gateway.Summary(summary))...)
 	}
-	r("POST /api/v1/workspaces", "Create a workspace (the caller becomes owner)", h.create)
-	r("GET /api/v1/workspaces", "The caller's workspaces", h.list)
-	r("GET /api/v1/workspaces/{id}", "A workspace", h.get)
-	r("PATCH /api/v1/workspaces/{id}", "Rename a workspace or change its slug (admins)", h.update)
-	r("DELETE /api/v1/workspaces/{id}", "Delete a workspace (owner)", h.delete)
-	r("GET /api/v1/workspaces/{id}/members", "Members, a page at a time", h.members)
-	r("PATCH /api/v1/workspaces/{id}/members/{userId}", "Change a member's role (admins)", h.setRole)
-	r("DELETE /api/v1/workspaces/{id}/members/{userId}", "Remove a member, or leave", h.removeMember)
-	r("POST /api/v1/workspaces/{id}/invitations", "Invite someone by email", h.invite)
-	r("GET /api/v1/workspaces/{id}/invitations", "Open invitations (admins)", h.invitations)
-	r("POST /api/v1/invitations/accept", "Accept an invitation with its token", h.accept)
+	r("POST /api/v1/workspaces", "Create a workspace (the caller becomes owner)", h.create, gateway.Request(CreateWorkspaceRequest{}), gateway.Response(201, Workspace{}))
+	r("GET /api/v1/workspaces", "The caller's workspaces", h.list, gateway.Response(200, httpapi.List[Workspace]{}))
+	r("GET /api/v1/workspaces/{id}", "A workspace", h.get, gateway.Response(200, Workspace{}))
+	r("PATCH /api/v1/workspaces/{id}", "Rename a workspace or change its slug (admins)", h.update, gateway.Request(Patch{}), gateway.Response(200, Workspace{}))
+	r("DELETE /api/v1/workspaces/{id}", "Delete a workspace (owner)", h.delete, gateway.Response(204, nil))
+	r("GET /api/v1/workspaces/{id}/members", "Members, a page at a time", h.members, gateway.Response(200, httpapi.List[Member]{}))
+	r("PATCH /api/v1/workspaces/{id}/members/{userId}", "Change a member's role (admins)", h.setRole, gateway.Request(SetRoleRequest{}), gateway.Response(200, Member{}))
+	r("DELETE /api/v1/workspaces/{id}/members/{userId}", "Remove a member, or leave", h.removeMember, gateway.Response(204, nil))
+	r("POST /api/v1/workspaces/{id}/invitations", "Invite someone by email", h.invite, gateway.Request(InviteRequest{}), gateway.Response(201, Invitation{}))
+	r("GET /api/v1/workspaces/{id}/invitations", "Open invitations (admins)", h.invitations, gateway.Response(200, httpapi.List[Invitation]{}))
+	r("POST /api/v1/invitations/accept", "Accept an invitation with its token", h.accept, gateway.Request(AcceptInvitationRequest{}), gateway.Response(200, Workspace{}))
 }
 
 func actor(r *http.Request) access.Actor {
@@ -39,10 +39,7 @@ func actor(r *http.Request) access.Actor {
 }
 
 func (h *Routes) create(r *http.Request) (int, any, error) {
-	var in struct {
-		Name string `json:"name"`
-		Slug string `json:"slug"`
-	}
+	var in CreateWorkspaceRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -83,9 +80,7 @@ func (h *Routes) members(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) setRole(r *http.Request) (int, any, error) {
-	var in struct {
-		Role string `json:"role"`
-	}
+	var in SetRoleRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -98,10 +93,7 @@ func (h *Routes) removeMember(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) invite(r *http.Request) (int, any, error) {
-	var in struct {
-		Email string `json:"email"`
-		Role  string `json:"role"`
-	}
+	var in InviteRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
@@ -115,12 +107,32 @@ func (h *Routes) invitations(r *http.Request) (int, any, error) {
 }
 
 func (h *Routes) accept(r *http.Request) (int, any, error) {
-	var in struct {
-		Token string `json:"token"`
-	}
+	var in AcceptInvitationRequest
 	if err := httpapi.Decode(r, &in, 0); err != nil {
 		return 0, nil, err
 	}
 	ws, err := h.Svc.Accept(r.Context(), actor(r), in.Token)
 	return http.StatusOK, ws, err
+}
+
+// CreateWorkspaceRequest is the body of create.
+type CreateWorkspaceRequest struct {
+	Name string `json:"name"`
+	Slug string `json:"slug"`
+}
+
+// SetRoleRequest is the body of setRole.
+type SetRoleRequest struct {
+	Role string `json:"role"`
+}
+
+// InviteRequest is the body of invite.
+type InviteRequest struct {
+	Email string `json:"email"`
+	Role  string `json:"role"`
+}
+
+// AcceptInvitationRequest is the body of accept.
+type AcceptInvitationRequest struct {
+	Token string `json:"token"`
 }
