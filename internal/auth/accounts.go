@@ -31,17 +31,29 @@ type User struct {
 	TimeZone      string    `json:"timeZone"`
 	Locale        string    `json:"locale"`
 	Phone         string    `json:"phone,omitempty"`
-	CreatedAt     time.Time `json:"createdAt"`
+	// Status is the custom status, absent when unset or cleared.
+	Status    *CustomStatus `json:"status,omitempty"`
+	CreatedAt time.Time     `json:"createdAt"`
 }
 
-const userColumns = "id, email, display_name, email_verified, system_admin, banned, title, time_zone, locale, phone, created_ms"
+const userColumns = "id, email, display_name, email_verified, system_admin, banned, title, time_zone, locale, phone, created_ms, status_emoji, status_text, status_clear_ms"
 
-func scanUser(row interface{ Scan(...any) error }) (User, error) {
+// scanUser reads userColumns; a custom status past its clearAfter (now)
+// reads as none.
+func scanUser(row interface{ Scan(...any) error }, now time.Time) (User, error) {
 	var u User
-	var created int64
+	var created, clear int64
+	var st CustomStatus
 	err := row.Scan(&u.ID, &u.Email, &u.DisplayName, &u.EmailVerified, &u.SystemAdmin, &u.Banned,
-		&u.Title, &u.TimeZone, &u.Locale, &u.Phone, &created)
+		&u.Title, &u.TimeZone, &u.Locale, &u.Phone, &created, &st.Emoji, &st.Text, &clear)
 	u.CreatedAt = time.UnixMilli(created).UTC()
+	if (st.Emoji != "" || st.Text != "") && (clear == 0 || clear > now.UnixMilli()) {
+		if clear != 0 {
+			t := time.UnixMilli(clear).UTC()
+			st.ClearAfter = &t
+		}
+		u.Status = &st
+	}
 	return u, err
 }
 
@@ -141,7 +153,7 @@ func (s *Service) Register(ctx context.Context, email, password, displayName str
 }
 
 func (s *Service) user(ctx context.Context, q store.Querier, id string) (User, error) {
-	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id))
+	u, err := scanUser(q.QueryRowContext(ctx, "SELECT "+userColumns+" FROM users WHERE id = ?", id), s.now())
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, httpapi.NotFound("user")
 	}

@@ -52,7 +52,7 @@ func (s *Service) SearchUsers(ctx context.Context, q, cursor string, limit int) 
 	defer rows.Close()
 	out := []User{}
 	for rows.Next() {
-		u, err := scanUser(rows)
+		u, err := scanUser(rows, s.now())
 		if err != nil {
 			return nil, "", fmt.Errorf("auth: search users: %w", err)
 		}

@@ -41,6 +41,7 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	authed("GET /api/v1/auth/sessions", "List open sessions", h.sessions, gateway.Response(200, httpapi.List[Session]{}))
 	authed("DELETE /api/v1/auth/sessions/{id}", "End one session", h.revokeSession, gateway.Response(204, nil))
 	authed("POST /api/v1/auth/password", "Change the password", h.changePassword, gateway.Request(ChangePasswordRequest{}), gateway.Response(204, nil))
+	h.mountMe(rt)
 	authed("GET /api/v1/users/me", "The signed-in user", h.me, gateway.Response(200, User{}))
 	authed("GET /api/v1/users/{id}", "A user's profile", h.getUser, gateway.Response(200, User{}))
 	authed("PATCH /api/v1/users/{id}", "Change a profile", h.patchUser, gateway.Request(ProfilePatch{}), gateway.Response(200, User{}))
