@@ -33,9 +33,9 @@ func TestSettings(t *testing.T) {
 		}
 		for body, field := range map[string]string{
 			`{"theme":"neon"}`: "theme",
-			`{"notifications":{"desktop":"sometimes","mobile":"all","email":"all","emailDigest":"daily"}}`:                   "notifications.desktop",
-			`{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","quietFrom":"25:00"}}`:     "notifications.quietFrom",
-			`{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","quietFrom":"22:00"}}`:     "notifications.quietTo",
+			`{"notifications":{"desktop":"sometimes","mobile":"all","email":"all","emailDigest":"daily"}}`:               "notifications.desktop",
+			`{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","quietFrom":"25:00"}}`: "notifications.quietFrom",
+			`{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","quietFrom":"22:00"}}`: "notifications.quietTo",
 			`{"privacy":{"showPresence":"yes"}}`: "privacy.showPresence",
 			`{"colour":"red"}`:                   "colour",
 		} {

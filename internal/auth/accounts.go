@@ -21,16 +21,16 @@ import (
 // User is an account as the API shows it. Email is shown to the user
 // themself and to system administrators only.
 type User struct {
-	ID            string    `json:"id"`
-	Email         string    `json:"email,omitempty"`
-	DisplayName   string    `json:"displayName"`
-	EmailVerified bool      `json:"emailVerified"`
-	SystemAdmin   bool      `json:"systemAdmin,omitempty"`
-	Banned        bool      `json:"banned,omitempty"`
-	Title         string    `json:"title"`
-	TimeZone      string    `json:"timeZone"`
-	Locale        string    `json:"locale"`
-	Phone         string    `json:"phone,omitempty"`
+	ID            string `json:"id"`
+	Email         string `json:"email,omitempty"`
+	DisplayName   string `json:"displayName"`
+	EmailVerified bool   `json:"emailVerified"`
+	SystemAdmin   bool   `json:"systemAdmin,omitempty"`
+	Banned        bool   `json:"banned,omitempty"`
+	Title         string `json:"title"`
+	TimeZone      string `json:"timeZone"`
+	Locale        string `json:"locale"`
+	Phone         string `json:"phone,omitempty"`
 	// Status is the custom status, absent when unset or cleared.
 	Status    *CustomStatus `json:"status,omitempty"`
 	CreatedAt time.Time     `json:"createdAt"`

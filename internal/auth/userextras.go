@@ -402,4 +402,3 @@ func (s *Service) DeleteAvatar(ctx context.Context, userID string) error {
 	}
 	return nil
 }
-
