@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/platform/env"
 )
 
@@ -44,6 +45,7 @@ type IdentityConfig struct {
 	AuthRate, UserRate       RateSpec
 	SMTP                     SMTPConfig
 	Twilio                   TwilioConfig
+	OIDC                     []oidc.Config
 }
 
 // TwilioConfig sends sign-in codes by SMS; empty AccountSID: texts are
@@ -96,6 +98,7 @@ var Vars = []Var{
 	{Name: "QUIKAPP_SMTP_PASSWORD", Default: "", Help: "SMTP password (secret)"},
 	{Name: "QUIKAPP_SMTP_FROM", Default: "QuikApp <no-reply@localhost>", Help: "From address of account email"},
 	{Name: "QUIKAPP_SMTP_TLS", Default: "auto", Help: "auto, starttls, implicit or none"},
+	{Name: "QUIKAPP_OIDC_PROVIDERS", Default: "", Help: "comma list of external sign-in providers (google, microsoft, github or a name of your own); each reads QUIKAPP_OIDC_<NAME>_CLIENT_ID, _CLIENT_SECRET and, for your own, _ISSUER"},
 	{Name: "QUIKAPP_TWILIO_ACCOUNT_SID", Default: "", Help: "Twilio account for sign-in codes by SMS; empty: texts are written to the data dir's sms folder and the log"},
 	{Name: "QUIKAPP_TWILIO_AUTH_TOKEN", Default: "", Help: "Twilio auth token (secret)"},
 	{Name: "QUIKAPP_TWILIO_FROM", Default: "", Help: "sending number (E.164), unless a messaging service is set"},

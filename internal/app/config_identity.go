@@ -3,10 +3,12 @@ package app
 import (
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/platform/env"
 )
 
@@ -36,6 +38,7 @@ func loadIdentity(r *env.Reader) IdentityConfig {
 	if t := c.Twilio; t.AccountSID != "" && (t.AuthToken == "" || (t.From == "" && t.MessagingServiceSID == "")) {
 		r.Fail("QUIKAPP_TWILIO_ACCOUNT_SID", "needs QUIKAPP_TWILIO_AUTH_TOKEN and QUIKAPP_TWILIO_FROM or QUIKAPP_TWILIO_MESSAGING_SERVICE_SID")
 	}
+	c.OIDC = loadOIDC(r, c.PublicURL)
 	if !strings.HasPrefix(c.PublicURL, "http://") && !strings.HasPrefix(c.PublicURL, "https://") {
 		r.Fail("QUIKAPP_PUBLIC_URL", "must be an http:// or https:// address")
 	}
@@ -81,4 +84,43 @@ func rateSpec(r *env.Reader, name, def string) RateSpec {
 		return RateSpec{Limit: 1, Window: time.Minute}
 	}
 	return RateSpec{Limit: limit, Window: window}
+}
+
+var providerName = regexp.MustCompile(`^[a-z][a-z0-9-]{0,30}$`)
+
+// loadOIDC reads QUIKAPP_OIDC_PROVIDERS and each provider's variables.
+func loadOIDC(r *env.Reader, publicURL string) []oidc.Config {
+	var out []oidc.Config
+	for _, name := range r.List("QUIKAPP_OIDC_PROVIDERS") {
+		name = strings.ToLower(name)
+		if !providerName.MatchString(name) {
+			r.Fail("QUIKAPP_OIDC_PROVIDERS", strconv.Quote(name)+" is not a provider name (lower-case letters, digits, dashes)")
+			continue
+		}
+		prefix := "QUIKAPP_OIDC_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_")) + "_"
+		cfg, preset := oidc.Preset(name)
+		cfg.Name = name
+		cfg.ClientID = r.String(prefix+"CLIENT_ID", "")
+		cfg.ClientSecret = r.Secret(prefix + "CLIENT_SECRET")
+		cfg.Issuer = r.String(prefix+"ISSUER", cfg.Issuer)
+		cfg.DiscoveryURL = r.String(prefix+"DISCOVERY_URL", cfg.DiscoveryURL)
+		cfg.AuthURL = r.String(prefix+"AUTH_URL", cfg.AuthURL)
+		cfg.TokenURL = r.String(prefix+"TOKEN_URL", cfg.TokenURL)
+		cfg.APIURL = r.String(prefix+"API_URL", cfg.APIURL)
+		cfg.RedirectURL = strings.TrimRight(publicURL, "/") + "/api/v1/auth/oidc/" + name + "/callback"
+		if cfg.ClientID == "" || cfg.ClientSecret == "" {
+			r.Fail(prefix+"CLIENT_ID", "provider "+name+" needs "+prefix+"CLIENT_ID and "+prefix+"CLIENT_SECRET")
+			continue
+		}
+		if !preset && cfg.Issuer == "" {
+			r.Fail(prefix+"ISSUER", "provider "+name+" is not a preset (google, microsoft, github); give its issuer URL")
+			continue
+		}
+		if _, err := oidc.New(cfg); err != nil {
+			r.Fail(prefix+"ISSUER", err.Error())
+			continue
+		}
+		out = append(out, cfg)
+	}
+	return out
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/audit"
 	"github.com/quikapp/quikapp/internal/auth"
+	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/notify"
@@ -91,7 +92,15 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 		}
 		sms = auth.TwilioSMS{Sender: sender}
 	}
-	acfg := auth.Config{DB: d.DB, Log: d.Log, Signing: signing, Retired: retired, Mailer: mailer, SMS: sms,
+	providers := map[string]*oidc.Provider{}
+	for _, pc := range c.OIDC {
+		p, err := oidc.New(pc)
+		if err != nil {
+			return nil, err
+		}
+		providers[pc.Name] = p
+	}
+	acfg := auth.Config{DB: d.DB, Log: d.Log, Signing: signing, Retired: retired, Mailer: mailer, SMS: sms, OIDC: providers,
 		RequireEmailVerification: c.RequireEmailVerification, PublicURL: c.PublicURL}
 	if a.tuneAuth != nil {
 		a.tuneAuth(&acfg)

@@ -37,7 +37,7 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 		s.must(201, "POST", "/api/v1/workspaces", mallory.Access, map[string]string{"name": "Mallory's", "slug": "mallorys"})
 
 		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID}
-		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID}
+		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp"}
 		routes := s.run.app.routes.Routes()
 		if len(routes) < 30 {
 			t.Fatalf("only %d routes registered", len(routes))

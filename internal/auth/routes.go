@@ -3,6 +3,7 @@ package auth
 import (
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/gateway"
@@ -32,6 +33,13 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm, gateway.Request(VerifyEmailRequest{}), gateway.Response(204, nil))
 	pub("POST /api/v1/auth/otp/request", "Send a one-time sign-in code by email or SMS", h.otpRequest, gateway.Request(CodeRequest{}), gateway.Response(202, Status{}))
 	pub("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify, gateway.Request(CodeLoginRequest{}), gateway.Response(200, Tokens{}))
+	pub("GET /api/v1/auth/oidc/providers", "External sign-in providers", h.providers, gateway.Response(200, httpapi.List[ProviderInfo]{}))
+	rt.Public("GET /api/v1/auth/oidc/{provider}/start", http.HandlerFunc(h.oidcStart), gateway.LimitIP(),
+		gateway.Summary("Begin sign-in at a provider (redirects); ?redirect=/path to come back to"))
+	rt.Public("GET /api/v1/auth/oidc/{provider}/callback", http.HandlerFunc(h.oidcCallback), gateway.LimitIP(),
+		gateway.Summary("The provider's return (redirects to the app with a loginCode)"))
+	pub("POST /api/v1/auth/oidc/exchange", "Trade a loginCode for tokens", h.oidcExchange,
+		gateway.Request(LoginCodeRequest{}), gateway.Response(200, Tokens{}))
 	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA, gateway.Request(TwoFactorLoginRequest{}), gateway.Response(200, Tokens{}))
 	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA, gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, TOTPSetup{}))
 	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA, gateway.Request(TwoFactorEnableRequest{}), gateway.Response(200, BackupCodes{}))
@@ -296,4 +304,69 @@ type Status struct {
 // BackupCodes are shown once, when two-factor sign-in is turned on.
 type BackupCodes struct {
 	BackupCodes []string `json:"backupCodes"`
+}
+
+// ProviderInfo names an external sign-in provider.
+type ProviderInfo struct {
+	Name     string `json:"name"`
+	StartURL string `json:"startUrl"`
+}
+
+func (h *Routes) providers(*http.Request) (int, any, error) {
+	names := h.Svc.Providers()
+	out := make([]ProviderInfo, len(names))
+	for i, n := range names {
+		out[i] = ProviderInfo{Name: n, StartURL: "/api/v1/auth/oidc/" + n + "/start"}
+	}
+	return http.StatusOK, httpapi.List[ProviderInfo]{Items: out}, nil
+}
+
+func (h *Routes) oidcStart(w http.ResponseWriter, r *http.Request) {
+	u, err := h.Svc.StartOIDC(r.Context(), r.PathValue("provider"), r.URL.Query().Get("redirect"))
+	if err != nil {
+		httpapi.Fail(w, r, h.Log, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// oidcCallback is reached by the browser, so failures go back to the
+// sign-in page with a reason instead of a JSON body.
+func (h *Routes) oidcCallback(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	w.Header().Set("Cache-Control", "no-store")
+	fail := func(reason string) {
+		http.Redirect(w, r, "/signin?error="+url.QueryEscape(reason), http.StatusFound)
+	}
+	if e := q.Get("error"); e != "" {
+		fail("the provider refused the sign-in")
+		return
+	}
+	to, err := h.Svc.FinishOIDC(r.Context(), r.PathValue("provider"), q.Get("code"), q.Get("state"))
+	if err != nil {
+		if e, ok := httpapi.As(err); ok && e.Status < 500 {
+			h.Log.InfoContext(r.Context(), "oidc_sign_in_refused", "provider", r.PathValue("provider"), "error", err)
+			fail(e.Message)
+			return
+		}
+		h.Log.ErrorContext(r.Context(), "oidc_sign_in_failed", "provider", r.PathValue("provider"), "error", err)
+		fail("sign-in failed; try again")
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// LoginCodeRequest carries the code the sign-in redirect handed over.
+type LoginCodeRequest struct {
+	LoginCode string `json:"loginCode"`
+}
+
+func (h *Routes) oidcExchange(r *http.Request) (int, any, error) {
+	var in LoginCodeRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	t, err := h.Svc.ExchangeLoginCode(r.Context(), in.LoginCode)
+	return http.StatusOK, t, err
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/quikapp/quikapp/internal/access"
+	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/store"
@@ -63,6 +64,8 @@ type Config struct {
 	Mailer                   Mailer
 	// SMS sends sign-in codes by text message; nil: not offered.
 	SMS SMSSender
+	// OIDC are the external sign-in providers by name.
+	OIDC map[string]*oidc.Provider
 	// PublicURL is where links in emails point (http://localhost:3000).
 	PublicURL string
 }
