@@ -43,6 +43,12 @@ func eachAPI(t *testing.T, tune func(*Config), fn func(t *testing.T, s *api)) {
 
 func startAPI(t *testing.T, driver string, tune func(*Config)) *api {
 	t.Helper()
+	return startAPIWith(t, driver, tune, nil)
+}
+
+// startAPIWith is startAPI with a hook to adjust the App before it runs.
+func startAPIWith(t *testing.T, driver string, tune func(*Config), tuneApp func(*App)) *api {
+	t.Helper()
 	cfg := testConfig(t)
 	if driver == store.Postgres {
 		cfg.DatabaseURL = storetest.NewPostgresSchema(t)
@@ -60,6 +66,9 @@ func startAPI(t *testing.T, driver string, tune func(*Config)) *api {
 	a.tuneAuth = func(c *auth.Config) {
 		c.Hash = auth.HashParams{Memory: 64, Time: 1, Threads: 1} // fast; the real cost is measured elsewhere
 		c.Now = clock.Now
+	}
+	if tuneApp != nil {
+		tuneApp(a)
 	}
 	r := runApp(t, a)
 	return &api{t: t, base: r.base, clock: clock, run: r, cfg: cfg}

@@ -5,6 +5,7 @@ package app
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -90,6 +91,8 @@ type App struct {
 	extraRoutes func(*http.ServeMux, *Deps)
 	// tuneAuth lets tests make password hashing cheap and time controllable.
 	tuneAuth func(*auth.Config)
+	// smtpTLS lets tests trust their own SMTP server's certificate.
+	smtpTLS *tls.Config
 	// routes is the API router and deps the shared parts, once started
 	// (tests reach in).
 	routes *gateway.Router

@@ -77,7 +77,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 	var mailer auth.Mailer = auth.DirMailer{Dir: filepath.Join(d.Config.DataDir, "mail"), Log: d.Log}
 	if c.SMTP.Host != "" {
 		sender, err := smtp.New(smtp.Config{Host: c.SMTP.Host, Port: c.SMTP.Port, Username: c.SMTP.Username,
-			Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS})
+			Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS, TLSConfig: a.smtpTLS})
 		if err != nil {
 			return nil, fmt.Errorf("SMTP settings: %w", err)
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"github.com/quikapp/quikapp/internal/notify/provider/smtp/smtptest"
 	"io"
 	"mime"
 	"mime/quotedprintable"
@@ -14,9 +15,9 @@ import (
 	"github.com/quikapp/quikapp/internal/notify"
 )
 
-func newSender(t *testing.T, srv *testServer, roots *tls.Config, mod func(*Config)) *Sender {
+func newSender(t *testing.T, srv *smtptest.Server, roots *tls.Config, mod func(*Config)) *Sender {
 	t.Helper()
-	cfg := Config{Host: "127.0.0.1", Port: srv.port(), From: "QuikApp <noreply@quikapp.test>", TLSConfig: roots}
+	cfg := Config{Host: "127.0.0.1", Port: srv.Port(), From: "QuikApp <noreply@quikapp.test>", TLSConfig: roots}
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -54,20 +55,20 @@ func parse(t *testing.T, data string) (*mail.Message, string) {
 
 func TestSendWithSTARTTLSAndAuth(t *testing.T) {
 	treatLoopbackAsRemote(t)
-	serverTLS, roots := newTLSConfig(t)
-	srv := &testServer{tlsConfig: serverTLS, startTLS: true, user: "mailer", pass: "s3cret"}
-	srv.start(t)
+	serverTLS, roots := smtptest.NewTLSConfig(t)
+	srv := &smtptest.Server{TLSConfig: serverTLS, StartTLS: true, User: "mailer", Pass: "s3cret"}
+	srv.Start(t)
 	s := newSender(t, srv, &tls.Config{RootCAs: roots}, func(c *Config) { c.Username, c.Password = "mailer", "s3cret" })
 	res, err := s.Send(context.Background(), notify.Message{Destination: "Zoë <zoe@example.com>",
 		Title: "Réunion à 15h ☕", Body: "Bonjour Zoë,\nla réunion commence.\n.\nUne ligne qui commence par un point."})
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := srv.messages()
-	if len(got) != 1 || !got[0].tls || !got[0].authed || got[0].from != "noreply@quikapp.test" || got[0].to != "zoe@example.com" {
+	got := srv.Messages()
+	if len(got) != 1 || !got[0].TLS || !got[0].Authed || got[0].From != "noreply@quikapp.test" || got[0].To != "zoe@example.com" {
 		t.Fatalf("received %+v", got)
 	}
-	m, body := parse(t, got[0].data)
+	m, body := parse(t, got[0].Data)
 	subject, err := new(mime.WordDecoder).DecodeHeader(m.Header.Get("Subject"))
 	if err != nil || subject != "Réunion à 15h ☕" {
 		t.Fatalf("subject %q (%v) from %q", subject, err, m.Header.Get("Subject"))
@@ -84,14 +85,14 @@ func TestSendWithSTARTTLSAndAuth(t *testing.T) {
 }
 
 func TestSendImplicitTLS(t *testing.T) {
-	serverTLS, roots := newTLSConfig(t)
-	srv := &testServer{tlsConfig: serverTLS, implicit: true, user: "mailer", pass: "pw"}
-	srv.start(t)
+	serverTLS, roots := smtptest.NewTLSConfig(t)
+	srv := &smtptest.Server{TLSConfig: serverTLS, Implicit: true, User: "mailer", Pass: "pw"}
+	srv.Start(t)
 	s := newSender(t, srv, &tls.Config{RootCAs: roots}, func(c *Config) { c.TLS, c.Username, c.Password = TLSImplicit, "mailer", "pw" })
 	if _, err := s.Send(context.Background(), notify.Message{Destination: "a@example.com", Title: "hi", Body: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	if got := srv.messages(); len(got) != 1 || !got[0].tls {
+	if got := srv.Messages(); len(got) != 1 || !got[0].TLS {
 		t.Fatalf("received %+v", got)
 	}
 }
@@ -100,9 +101,9 @@ func TestSendImplicitTLS(t *testing.T) {
 // certificate that does not verify stops the send.
 func TestRefusesInsecureAuth(t *testing.T) {
 	treatLoopbackAsRemote(t)
-	serverTLS, roots := newTLSConfig(t)
-	plain := &testServer{user: "mailer", pass: "pw"}
-	plain.start(t)
+	serverTLS, roots := smtptest.NewTLSConfig(t)
+	plain := &smtptest.Server{User: "mailer", Pass: "pw"}
+	plain.Start(t)
 	s := newSender(t, plain, &tls.Config{RootCAs: roots}, func(c *Config) { c.Username, c.Password = "mailer", "pw" })
 	if _, err := s.Send(context.Background(), notify.Message{Destination: "a@example.com", Body: "x"}); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 		t.Fatalf("auth over plain text: %v", err)
@@ -111,13 +112,13 @@ func TestRefusesInsecureAuth(t *testing.T) {
 	if _, err := required.Send(context.Background(), notify.Message{Destination: "a@example.com", Body: "x"}); err == nil {
 		t.Fatal("starttls mode sent without TLS")
 	}
-	untrusted := &testServer{tlsConfig: serverTLS, startTLS: true}
-	untrusted.start(t)
+	untrusted := &smtptest.Server{TLSConfig: serverTLS, StartTLS: true}
+	untrusted.Start(t)
 	s = newSender(t, untrusted, nil, nil) // system roots: our test CA is unknown
 	if _, err := s.Send(context.Background(), notify.Message{Destination: "a@example.com", Body: "x"}); err == nil {
 		t.Fatal("sent over TLS with an unverified certificate")
 	}
-	if len(plain.messages())+len(untrusted.messages()) != 0 {
+	if len(plain.Messages())+len(untrusted.Messages()) != 0 {
 		t.Fatal("a message went through")
 	}
 }
@@ -130,8 +131,8 @@ func TestReplyClasses(t *testing.T) {
 		{"550 5.1.1 no such user", notify.ErrRejected},
 		{"451 4.3.0 try again later", notify.ErrTemporary},
 	} {
-		srv := &testServer{rcptReply: c.reply}
-		srv.start(t)
+		srv := &smtptest.Server{RcptReply: c.reply}
+		srv.Start(t)
 		s := newSender(t, srv, nil, func(cfg *Config) { cfg.TLS = TLSNone })
 		_, err := s.Send(context.Background(), notify.Message{Destination: "a@example.com", Body: "x"})
 		if !errors.Is(err, c.want) || !strings.Contains(err.Error(), c.reply[:3]) {
@@ -145,8 +146,8 @@ func TestReplyClasses(t *testing.T) {
 }
 
 func TestDestinationsAndHeadersAreSafe(t *testing.T) {
-	srv := &testServer{}
-	srv.start(t)
+	srv := &smtptest.Server{}
+	srv.Start(t)
 	s := newSender(t, srv, nil, func(c *Config) { c.TLS = TLSNone })
 	for _, bad := range []string{"", "nobody", "a@example.com\r\nBcc: victim@example.com", "a@example.com, b@example.com"} {
 		if _, err := s.Send(context.Background(), notify.Message{Destination: bad}); !errors.Is(err, notify.ErrInvalidDestination) {
@@ -156,11 +157,11 @@ func TestDestinationsAndHeadersAreSafe(t *testing.T) {
 	if _, err := s.Send(context.Background(), notify.Message{Destination: "a@example.com", Title: "hi\r\nBcc: victim@example.com", Body: "x"}); err != nil {
 		t.Fatal(err)
 	}
-	got := srv.messages()
+	got := srv.Messages()
 	if len(got) != 1 {
 		t.Fatalf("%d messages", len(got))
 	}
-	m, _ := parse(t, got[0].data)
+	m, _ := parse(t, got[0].Data)
 	if m.Header.Get("Bcc") != "" || !strings.Contains(m.Header.Get("Subject"), "Bcc") {
 		t.Fatalf("title injected a header: %v", m.Header)
 	}

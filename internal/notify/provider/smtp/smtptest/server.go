@@ -1,4 +1,8 @@
-package smtp
+// Package smtptest is an SMTP server (RFC 5321) for tests that behaves as
+// a real submission server would: EHLO lists its extensions, STARTTLS
+// upgrades the connection, AUTH PLAIN checks credentials and is refused
+// before TLS, DATA is dot-unstuffed. Scripted replies simulate rejections.
+package smtptest
 
 import (
 	"bufio"
@@ -17,31 +21,31 @@ import (
 	"time"
 )
 
-// testServer is a small SMTP server (RFC 5321) that behaves as a real
-// submission server would: EHLO lists its extensions, STARTTLS upgrades
-// the connection, AUTH PLAIN checks credentials and is refused before TLS,
-// DATA is dot-unstuffed. Scripted replies simulate rejections.
-type testServer struct {
-	ln        net.Listener
-	tlsConfig *tls.Config
-	implicit  bool // TLS from the first byte
-	startTLS  bool // offer STARTTLS
-	user      string
-	pass      string
-	rcptReply string // e.g. "550 5.1.1 no such user"; empty accepts
+// Server is the SMTP server; set its fields, then Start it.
+type Server struct {
+	TLSConfig *tls.Config
+	Implicit  bool // TLS from the first byte
+	StartTLS  bool // offer STARTTLS
+	User      string
+	Pass      string
+	RcptReply string // e.g. "550 5.1.1 no such user"; empty accepts
 
+	ln       net.Listener
 	mu       sync.Mutex
-	received []received
+	received []Message
 }
 
-type received struct {
-	from, to string
-	data     string
-	tls      bool // the message travelled over TLS
-	authed   bool
+// Message is one accepted message.
+type Message struct {
+	From, To string
+	Data     string
+	TLS      bool // the message travelled over TLS
+	Authed   bool
 }
 
-func newTLSConfig(t *testing.T) (server *tls.Config, roots *x509.CertPool) {
+// NewTLSConfig makes a self-signed certificate for mail.test, localhost
+// and 127.0.0.1, and the pool that trusts it.
+func NewTLSConfig(t testing.TB) (server *tls.Config, roots *x509.CertPool) {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
@@ -63,14 +67,15 @@ func newTLSConfig(t *testing.T) (server *tls.Config, roots *x509.CertPool) {
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}, roots
 }
 
-func (s *testServer) start(t *testing.T) {
+// Start listens on a free loopback port until the test ends.
+func (s *Server) Start(t testing.TB) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.implicit {
-		ln = tls.NewListener(ln, s.tlsConfig)
+	if s.Implicit {
+		ln = tls.NewListener(ln, s.TLSConfig)
 	}
 	s.ln = ln
 	t.Cleanup(func() { ln.Close() })
@@ -85,15 +90,17 @@ func (s *testServer) start(t *testing.T) {
 	}()
 }
 
-func (s *testServer) port() int { return s.ln.Addr().(*net.TCPAddr).Port }
+// Port is the listening port.
+func (s *Server) Port() int { return s.ln.Addr().(*net.TCPAddr).Port }
 
-func (s *testServer) messages() []received {
+// Messages returns what was accepted so far.
+func (s *Server) Messages() []Message {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]received(nil), s.received...)
+	return append([]Message(nil), s.received...)
 }
 
-func (s *testServer) serve(c net.Conn) {
+func (s *Server) serve(c net.Conn) {
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
 	_, isTLS := c.(*tls.Conn)
@@ -105,7 +112,7 @@ func (s *testServer) serve(c net.Conn) {
 		w.Flush()
 	}
 	reply("220 mail.test ESMTP ready")
-	var cur received
+	var cur Message
 	authed := false
 	for {
 		line, err := r.ReadString('\n')
@@ -117,27 +124,27 @@ func (s *testServer) serve(c net.Conn) {
 		switch verb {
 		case "EHLO":
 			ext := []string{"250-mail.test", "250-8BITMIME"}
-			if s.startTLS && !isTLS {
+			if s.StartTLS && !isTLS {
 				ext = append(ext, "250-STARTTLS")
 			}
-			if s.user != "" {
+			if s.User != "" {
 				ext = append(ext, "250-AUTH PLAIN")
 			}
 			ext = append(ext, "250 SIZE 10240000")
 			reply(ext...)
 		case "STARTTLS":
-			if !s.startTLS || isTLS {
+			if !s.StartTLS || isTLS {
 				reply("503 5.5.1 STARTTLS not available")
 				continue
 			}
 			reply("220 2.0.0 go ahead")
-			tc := tls.Server(c, s.tlsConfig)
+			tc := tls.Server(c, s.TLSConfig)
 			if err := tc.Handshake(); err != nil {
 				return
 			}
 			c, isTLS = tc, true
 			r, w = bufio.NewReader(tc), bufio.NewWriter(tc)
-			cur, authed = received{}, false // RFC 3207: forget everything
+			cur, authed = Message{}, false // RFC 3207: forget everything
 		case "AUTH":
 			if !isTLS {
 				reply("538 5.7.11 encryption required for requested authentication mechanism")
@@ -149,28 +156,28 @@ func (s *testServer) serve(c net.Conn) {
 				continue
 			}
 			raw, _ := base64.StdEncoding.DecodeString(f[2])
-			if string(raw) != "\x00"+s.user+"\x00"+s.pass {
+			if string(raw) != "\x00"+s.User+"\x00"+s.Pass {
 				reply("535 5.7.8 authentication credentials invalid")
 				continue
 			}
 			authed = true
 			reply("235 2.7.0 authentication successful")
 		case "MAIL":
-			if s.user != "" && !authed {
+			if s.User != "" && !authed {
 				reply("530 5.7.0 authentication required")
 				continue
 			}
-			cur = received{from: angleAddr(line), tls: isTLS, authed: authed}
+			cur = Message{From: angleAddr(line), TLS: isTLS, Authed: authed}
 			reply("250 2.1.0 ok")
 		case "RCPT":
-			if s.rcptReply != "" {
-				reply(s.rcptReply)
+			if s.RcptReply != "" {
+				reply(s.RcptReply)
 				continue
 			}
-			cur.to = angleAddr(line)
+			cur.To = angleAddr(line)
 			reply("250 2.1.5 ok")
 		case "DATA":
-			if cur.to == "" {
+			if cur.To == "" {
 				reply("503 5.5.1 RCPT first")
 				continue
 			}
@@ -186,13 +193,13 @@ func (s *testServer) serve(c net.Conn) {
 				}
 				data.WriteString(strings.TrimPrefix(l, ".")) // dot-unstuffing
 			}
-			cur.data = data.String()
+			cur.Data = data.String()
 			s.mu.Lock()
 			s.received = append(s.received, cur)
 			s.mu.Unlock()
 			reply("250 2.0.0 queued")
 		case "RSET":
-			cur = received{}
+			cur = Message{}
 			reply("250 2.0.0 ok")
 		case "NOOP":
 			reply("250 2.0.0 ok")
