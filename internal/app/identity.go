@@ -13,6 +13,7 @@ import (
 	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/notify/provider/smtp"
 	"github.com/quikapp/quikapp/internal/notify/provider/twilio"
@@ -181,4 +182,10 @@ func configEntries(cfg Config) []auth.ConfigEntry {
 
 func isSecretVar(name string) bool {
 	return strings.Contains(name, "PASSWORD") || strings.Contains(name, "PRIVATE_KEY") || strings.Contains(name, "SECRET")
+}
+
+// httpAPIError reports whether err is a public API refusal (403/404…).
+func httpAPIError(err error) (*httpapi.Error, bool) {
+	e, ok := httpapi.As(err)
+	return e, ok && e.Status < 500
 }

@@ -6,6 +6,7 @@
 package gateway
 
 import (
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -81,6 +82,7 @@ type Option func(*routeOpts)
 
 type routeOpts struct {
 	limitIP           bool
+	tokenInQuery      bool
 	summary           string
 	request, response reflect.Type
 	status            int
@@ -89,6 +91,10 @@ type routeOpts struct {
 // LimitIP charges the route to the client address (sign-in, sign-up and
 // other routes an attacker would hammer without an account).
 func LimitIP() Option { return func(o *routeOpts) { o.limitIP = true } }
+
+// TokenInQuery also accepts the access token as ?access_token= (for
+// EventSource and WebSocket, which browsers cannot give headers).
+func TokenInQuery() Option { return func(o *routeOpts) { o.tokenInQuery = true } }
 
 // Summary documents the route (used by the OpenAPI document).
 func Summary(s string) Option { return func(o *routeOpts) { o.summary = s } }
@@ -101,7 +107,11 @@ func (rt *Router) Public(pattern string, h http.Handler, opts ...Option) {
 // Authed registers a route that needs a signed-in, unbanned user; the
 // handler finds the actor with access.ActorFrom.
 func (rt *Router) Authed(pattern string, h http.Handler, opts ...Option) {
-	rt.add(pattern, false, rt.authenticate(rt.userMW(h)), opts)
+	var o routeOpts
+	for _, fn := range opts {
+		fn(&o)
+	}
+	rt.add(pattern, false, rt.authenticate(rt.userMW(h), o.tokenInQuery), opts)
 }
 
 func (rt *Router) add(pattern string, public bool, h http.Handler, opts []Option) {
@@ -150,9 +160,12 @@ func (rt *Router) Handler(r *http.Request) (http.Handler, string) {
 	return rt.mux.Handler(r)
 }
 
-func (rt *Router) authenticate(next http.Handler) http.Handler {
+func (rt *Router) authenticate(next http.Handler, inQuery bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bearer, err := bearerToken(r)
+		if q := r.URL.Query().Get("access_token"); inQuery && errors.Is(err, errNoToken) && q != "" {
+			bearer, err = q, nil
+		}
 		if err != nil {
 			httpapi.Fail(w, r, rt.cfg.Log, err)
 			return

@@ -38,6 +38,7 @@ func newRouter() *Router {
 	})
 	rt.Public("POST /api/v1/open", echo, LimitIP())
 	rt.Authed("GET /api/v1/me", echo)
+	rt.Authed("GET /api/v1/stream", echo, TokenInQuery())
 	return rt
 }
 
@@ -74,6 +75,16 @@ func TestAuthedRoutesNeedAValidUnbannedUser(t *testing.T) {
 	}
 }
 
+func TestTokenInQueryOnlyWhereAllowed(t *testing.T) {
+	rt := newRouter()
+	if w := call(rt, "GET", "/api/v1/stream?access_token=good", ""); w.Code != 200 {
+		t.Fatalf("stream with query token: %d %s", w.Code, w.Body)
+	}
+	if w := call(rt, "GET", "/api/v1/me?access_token=good", ""); w.Code != 401 {
+		t.Fatalf("query token accepted on an ordinary route: %d", w.Code)
+	}
+}
+
 func TestLimits(t *testing.T) {
 	rt := newRouter()
 	for i := range 3 {
@@ -96,7 +107,7 @@ func TestLimits(t *testing.T) {
 
 func TestRoutesListed(t *testing.T) {
 	got := newRouter().Routes()
-	if len(got) != 2 || got[0].Path != "/api/v1/me" || got[0].Public || !got[1].Public {
+	if len(got) != 3 || got[0].Path != "/api/v1/me" || got[0].Public || !got[1].Public {
 		t.Fatalf("routes %+v", got)
 	}
 }

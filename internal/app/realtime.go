@@ -1,0 +1,126 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/quikapp/quikapp/internal/access"
+	"github.com/quikapp/quikapp/internal/bus"
+	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/realtime"
+)
+
+func init() {
+	moduleDefs["realtime"] = moduleDef{build: newRealtimeModule}
+}
+
+// realtimeModule serves the live streams (SSE and WebSocket) and feeds
+// the hub from the bus: workspace.<id>.* events go to topic
+// workspace:<id>, user.<id>.* to user:<id>, and a ban closes the user's
+// connections.
+type realtimeModule struct {
+	d        *Deps
+	hub      *realtime.Hub
+	presence *realtime.Presence
+}
+
+func newRealtimeModule(d *Deps) (Module, error) {
+	hub, err := realtime.NewHub(realtime.HubConfig{
+		History:    realtime.NewMemoryHistory(realtime.HistoryConfig{}),
+		Authorizer: topicRules{access: d.Identity.Access},
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &realtimeModule{d: d, hub: hub, presence: realtime.NewPresence(realtime.PresenceConfig{})}, nil
+}
+
+// topicRules say who may follow which topic, through access.Checker.
+type topicRules struct{ access *access.Checker }
+
+func (t topicRules) CanSubscribe(ctx context.Context, p realtime.Principal, topic string) error {
+	kind, id, ok := strings.Cut(topic, ":")
+	if !ok || id == "" {
+		return realtime.ErrForbidden
+	}
+	switch kind {
+	case "user":
+		if id == p.UserID {
+			return nil
+		}
+	case "workspace":
+		err := t.access.Can(ctx, access.Actor{UserID: p.UserID}, access.WorkspaceRead, access.Resource{Kind: "workspace", ID: id, WorkspaceID: id})
+		if err == nil {
+			return nil
+		}
+		if _, public := httpAPIError(err); !public {
+			return err // a database failure, not a refusal
+		}
+	}
+	return realtime.ErrForbidden
+}
+
+func (m *realtimeModule) principal(r *http.Request) (realtime.Principal, error) {
+	a, ok := access.ActorFrom(r.Context())
+	if !ok {
+		return realtime.Principal{}, errors.New("not signed in")
+	}
+	return realtime.Principal{UserID: a.UserID}, nil
+}
+
+func (m *realtimeModule) Mount(rt *gateway.Router) {
+	rt.Authed("GET /api/v1/realtime/sse", realtime.SSEHandler(realtime.SSEConfig{Hub: m.hub, Authenticate: m.principal,
+		Draining: m.d.Server.Draining()}), gateway.TokenInQuery(),
+		gateway.Summary("Live events as Server-Sent Events: ?topics=user:<id>,workspace:<id>; resume with Last-Event-ID"))
+	rt.Authed("GET /api/v1/realtime/ws", realtime.WSHandler(realtime.WSConfig{Hub: m.hub, Authenticate: m.principal,
+		Presence: m.presence, Draining: m.d.Server.Draining()}), gateway.TokenInQuery(),
+		gateway.Summary("Live events over WebSocket: ?topics=…&resume=<positions>"))
+}
+
+// Run relays bus events into the hub until ctx ends.
+func (m *realtimeModule) Run(ctx context.Context) error {
+	bans, err := realtime.FollowBans(ctx, m.d.Bus, m.hub, m.d.Log)
+	if err != nil {
+		return err
+	}
+	defer bans.Unsubscribe()
+	var subs []bus.Subscription
+	defer func() {
+		for _, s := range subs {
+			_ = s.Unsubscribe()
+		}
+	}()
+	for _, prefix := range []string{"workspace", "user"} {
+		s, err := m.d.Bus.Subscribe(ctx, prefix+".*.>", m.relay(prefix))
+		if err != nil {
+			return fmt.Errorf("realtime: subscribe %s events: %w", prefix, err)
+		}
+		subs = append(subs, s)
+	}
+	<-ctx.Done()
+	return nil
+}
+
+// relay turns <prefix>.<id>.<kind> bus messages into events on topic
+// <prefix>:<id>.
+func (m *realtimeModule) relay(prefix string) bus.Handler {
+	return func(ctx context.Context, msg bus.Message) error {
+		parts := strings.SplitN(msg.Subject, ".", 3)
+		if len(parts) != 3 {
+			return nil
+		}
+		var body struct {
+			Type string          `json:"type"`
+			Data json.RawMessage `json:"data"`
+		}
+		if err := json.Unmarshal(msg.Data, &body); err != nil || body.Type == "" {
+			return fmt.Errorf("realtime: event %s on %s is not an event envelope", msg.ID, msg.Subject)
+		}
+		_, err := m.hub.Publish(ctx, prefix+":"+parts[1], realtime.Event{ID: msg.ID, Type: body.Type, Data: body.Data})
+		return err
+	}
+}
