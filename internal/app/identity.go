@@ -12,6 +12,7 @@ import (
 	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/auth/oidc"
 	"github.com/quikapp/quikapp/internal/auth/token"
+	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/notify"
@@ -23,18 +24,19 @@ import (
 )
 
 // Identity is what every module shares: who the user is, which
-// workspaces they are in, and what they may do. Every process builds it,
+// workspaces and channels they are in, and what they may do. Every process builds it,
 // whatever services it runs, because every API route authenticates.
 type Identity struct {
 	Auth       *auth.Service
 	Workspaces *workspace.Service
+	Channels   *channel.Service
 	Access     *access.Checker
 	Limiter    ratelimit.Limiter
 	Router     *gateway.Router
 }
 
 // identityMigrations are applied by every process.
-var identityMigrations = []store.Migrations{auth.Migrations, workspace.Migrations, audit.Migrations, ratelimit.Migrations}
+var identityMigrations = []store.Migrations{auth.Migrations, workspace.Migrations, channel.Migrations, audit.Migrations, ratelimit.Migrations}
 
 func init() {
 	moduleDefs["auth"] = moduleDef{build: func(d *Deps) (Module, error) {
@@ -42,6 +44,9 @@ func init() {
 	}}
 	moduleDefs["workspace"] = moduleDef{build: func(d *Deps) (Module, error) {
 		return routesModule{&workspace.Routes{Svc: d.Identity.Workspaces, Log: d.Log}}, nil
+	}}
+	moduleDefs["channel"] = moduleDef{build: func(d *Deps) (Module, error) {
+		return routesModule{&channel.Routes{Svc: d.Identity.Channels, Log: d.Log}}, nil
 	}}
 	moduleDefs["audit"] = moduleDef{build: func(d *Deps) (Module, error) {
 		return routesModule{&audit.Routes{DB: d.DB, Access: d.Identity.Access, Log: d.Log}}, nil
@@ -114,6 +119,9 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 		Now: acfg.Now, PublicURL: c.PublicURL})
 	checker := access.NewChecker(ws)
 	ws.SetChecker(checker)
+	// Channels hook into workspace creation (#general), joining and
+	// deletion, so they are built wherever workspaces are.
+	channels := channel.New(d.DB, d.Log, checker, ws, acfg.Now)
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(acfg.Now, 0)
 	if c.RateLimitStore == "database" {
 		limiter = ratelimit.NewSQL(d.DB, acfg.Now)
@@ -121,7 +129,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 	rt := gateway.New(gateway.Config{Log: d.Log, Auth: authSvc, Limiter: limiter, TrustedProxies: c.TrustedProxies,
 		IPRule:   ratelimit.Rule{Name: "auth-ip", Limit: c.AuthRate.Limit, Window: c.AuthRate.Window},
 		UserRule: ratelimit.Rule{Name: "user", Limit: c.UserRate.Limit, Window: c.UserRate.Window}})
-	return &Identity{Auth: authSvc, Workspaces: ws, Access: checker, Limiter: limiter, Router: rt}, nil
+	return &Identity{Auth: authSvc, Workspaces: ws, Channels: channels, Access: checker, Limiter: limiter, Router: rt}, nil
 }
 
 func signingKeys(cfg Config) (token.Key, []token.Key, error) {

@@ -18,6 +18,7 @@ var sampleBodies = map[string]any{
 	"PATCH /api/v1/admin/users/{id}":                 map[string]bool{"systemAdmin": true},
 	"POST /api/v1/workspaces":                        map[string]string{"name": "Mallory's other", "slug": "mallory-other"},
 	"POST /api/v1/auth/password":                     map[string]string{"currentPassword": "x", "newPassword": "y"},
+	"POST /api/v1/workspaces/{id}/channels":          map[string]string{"name": "mallory-was-here"},
 }
 
 // TestNothingCrossesWorkspaces calls every registered API route as a user
@@ -35,8 +36,10 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 		var sessions struct{ Items []auth.Session }
 		s.must(200, "GET", "/api/v1/auth/sessions", ann.Access, nil).JSON(t, &sessions)
 		s.must(201, "POST", "/api/v1/workspaces", mallory.Access, map[string]string{"name": "Mallory's", "slug": "mallorys"})
+		var secretChannel struct{ ID string }
+		s.must(201, "POST", "/api/v1/workspaces/"+ws.ID+"/channels", ann.Access, map[string]string{"name": "secret-merger", "type": "private"}).JSON(t, &secretChannel)
 
-		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID}
+		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general"}
 		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp"}
 		routes := s.run.app.routes.Routes()
 		if len(routes) < 30 {
@@ -50,6 +53,8 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 			switch {
 			case strings.HasPrefix(path, "/api/v1/users/{id}"), strings.HasPrefix(path, "/api/v1/admin/users/{id}"):
 				path = strings.Replace(path, "{id}", ann.ID, 1)
+			case strings.HasPrefix(path, "/api/v1/channels/{id}"):
+				path = strings.Replace(path, "{id}", secretChannel.ID, 1)
 			case strings.HasPrefix(path, "/api/v1/auth/sessions/{id}"):
 				path = strings.Replace(path, "{id}", sessions.Items[0].ID, 1)
 			}

@@ -192,6 +192,11 @@ func (s *Service) Accept(ctx context.Context, actor access.Actor, tok string) (W
 				return fmt.Errorf("workspace: join: %w", err)
 			}
 			cur = access.Role(role)
+			for _, h := range s.onJoin {
+				if err := h(ctx, tx, wsID, actor.UserID); err != nil {
+					return err
+				}
+			}
 			if err := event(ctx, tx, wsID, "member_joined", map[string]string{"userId": actor.UserID, "role": cur.String()}); err != nil {
 				return err
 			}

@@ -199,6 +199,11 @@ func (s *Service) RemoveMember(ctx context.Context, actor access.Actor, wsID, us
 		if _, err := tx.ExecContext(ctx, "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?", wsID, userID); err != nil {
 			return fmt.Errorf("workspace: remove member: %w", err)
 		}
+		for _, h := range s.onLeave {
+			if err := h(ctx, tx, wsID, userID); err != nil {
+				return err
+			}
+		}
 		if err := event(ctx, tx, wsID, "member_removed", map[string]string{"userId": userID}); err != nil {
 			return err
 		}

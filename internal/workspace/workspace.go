@@ -60,6 +60,14 @@ type Mailer interface {
 // channel module creates #general this way).
 type CreateHook func(ctx context.Context, tx *store.Tx, ws Workspace, ownerID string) error
 
+// JoinHook runs inside the transaction that adds a member (the channel
+// module adds them to #general this way).
+type JoinHook func(ctx context.Context, tx *store.Tx, workspaceID, userID string) error
+
+// DeleteHook runs inside the transaction that deletes a workspace, to
+// remove what other modules keep for it.
+type DeleteHook func(ctx context.Context, tx *store.Tx, workspaceID string) error
+
 // Config builds a Service.
 type Config struct {
 	DB        *store.DB
@@ -76,6 +84,9 @@ type Service struct {
 	db       *store.DB
 	now      func() time.Time
 	onCreate []CreateHook
+	onJoin   []JoinHook
+	onDelete []DeleteHook
+	onLeave  []JoinHook
 	// access is set by SetChecker once the checker (built from this
 	// service) exists.
 	access *access.Checker
@@ -94,6 +105,15 @@ func (s *Service) SetChecker(c *access.Checker) { s.access = c }
 
 // OnCreate adds a hook run when a workspace is created.
 func (s *Service) OnCreate(h CreateHook) { s.onCreate = append(s.onCreate, h) }
+
+// OnJoin adds a hook run when someone joins a workspace.
+func (s *Service) OnJoin(h JoinHook) { s.onJoin = append(s.onJoin, h) }
+
+// OnDelete adds a hook run when a workspace is deleted.
+func (s *Service) OnDelete(h DeleteHook) { s.onDelete = append(s.onDelete, h) }
+
+// OnLeave adds a hook run when someone leaves or is removed.
+func (s *Service) OnLeave(h JoinHook) { s.onLeave = append(s.onLeave, h) }
 
 // RoleIn implements access.Memberships.
 func (s *Service) RoleIn(ctx context.Context, workspaceID, userID string) (access.Role, error) {
@@ -317,6 +337,11 @@ func (s *Service) Delete(ctx context.Context, actor access.Actor, id string) err
 		return err
 	}
 	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		for _, h := range s.onDelete {
+			if err := h(ctx, tx, id); err != nil {
+				return err
+			}
+		}
 		for _, q := range []string{
 			"DELETE FROM invitations WHERE workspace_id = ?",
 			"DELETE FROM workspace_members WHERE workspace_id = ?",

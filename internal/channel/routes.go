@@ -1,0 +1,57 @@
+package channel
+
+import (
+	"log/slog"
+	"net/http"
+
+	"github.com/quikapp/quikapp/internal/access"
+	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/httpapi"
+)
+
+// Routes serves channels.
+type Routes struct {
+	Svc *Service
+	Log *slog.Logger
+}
+
+// Mount registers the routes.
+func (h *Routes) Mount(rt *gateway.Router) {
+	rt.Authed("GET /api/v1/workspaces/{id}/channels", httpapi.Handle(h.Log, h.list),
+		gateway.Summary("Channels the caller can see: every public one and their private ones"), gateway.Response(200, httpapi.List[Channel]{}))
+	rt.Authed("POST /api/v1/workspaces/{id}/channels", httpapi.Handle(h.Log, h.create),
+		gateway.Summary("Create a channel"), gateway.Request(CreateRequest{}), gateway.Response(201, Channel{}))
+	rt.Authed("GET /api/v1/channels/{id}", httpapi.Handle(h.Log, h.get),
+		gateway.Summary("A channel"), gateway.Response(200, Channel{}))
+}
+
+func actor(r *http.Request) access.Actor {
+	a, _ := access.ActorFrom(r.Context())
+	return a
+}
+
+// CreateRequest is the body of POST /api/v1/workspaces/{id}/channels.
+type CreateRequest struct {
+	Name  string `json:"name"`
+	Type  string `json:"type"` // public (default) or private
+	Topic string `json:"topic"`
+}
+
+func (h *Routes) list(r *http.Request) (int, any, error) {
+	l, err := h.Svc.List(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[Channel]{Items: l}, err
+}
+
+func (h *Routes) create(r *http.Request) (int, any, error) {
+	var in CreateRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	c, err := h.Svc.Create(r.Context(), actor(r), r.PathValue("id"), in.Name, in.Type, in.Topic)
+	return http.StatusCreated, c, err
+}
+
+func (h *Routes) get(r *http.Request) (int, any, error) {
+	c, err := h.Svc.Get(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, c, err
+}
