@@ -43,56 +43,57 @@ func TestRegisterAndSignIn(t *testing.T) {
 
 // Every bad input gets the documented error naming the field, never a 500.
 func TestBadInputIsRefusedClearly(t *testing.T) {
-	s := startAPI(t, "sqlite", nil)
-	reg := "/api/v1/auth/register"
-	cases := []struct {
-		name, method, path, body string
-		status                   int
-		code, field              string
-	}{
-		{"short password", "POST", reg, `{"email":"a@example.com","password":"short","displayName":"A"}`, 400, "VALIDATION_ERROR", "password"},
-		{"bad email", "POST", reg, `{"email":"not-an-email","password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
-		{"named email", "POST", reg, `{"email":"Ann <a@example.com>","password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
-		{"no name", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"  "}`, 400, "VALIDATION_ERROR", "displayName"},
-		{"control chars", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"A\u0000B"}`, 400, "VALIDATION_ERROR", "displayName"},
-		{"unknown field", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"A","admin":true}`, 400, "VALIDATION_ERROR", "admin"},
-		{"wrong type", "POST", reg, `{"email":7,"password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
-		{"not json", "POST", reg, `email=a`, 400, "VALIDATION_ERROR", ""},
-		{"empty body", "POST", reg, ``, 400, "VALIDATION_ERROR", ""},
-		{"huge body", "POST", reg, `{"email":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
-		{"huge password", "POST", "/api/v1/auth/login", `{"email":"a@example.com","password":"` + strings.Repeat("p", 2000) + `"}`, 400, "VALIDATION_ERROR", "password"},
-		{"empty refresh", "POST", "/api/v1/auth/refresh", `{"refreshToken":""}`, 400, "VALIDATION_ERROR", "refreshToken"},
-		{"bad refresh", "POST", "/api/v1/auth/refresh", `{"refreshToken":"qrt_nope"}`, 401, "UNAUTHENTICATED", ""},
-		{"bad reset token", "POST", "/api/v1/auth/password-reset/confirm", `{"token":"x","password":"long enough password"}`, 400, "VALIDATION_ERROR", "token"},
-		{"unknown route", "GET", "/api/v1/nothing/here", ``, 404, "NOT_FOUND", ""},
-	}
-	for _, c := range cases {
-		r := s.do(c.method, c.path, "", c.body)
-		if r.Status != c.status || r.Code() != c.code {
-			t.Errorf("%s: %s, want %d %s", c.name, r, c.status, c.code)
-			continue
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		reg := "/api/v1/auth/register"
+		cases := []struct {
+			name, method, path, body string
+			status                   int
+			code, field              string
+		}{
+			{"short password", "POST", reg, `{"email":"a@example.com","password":"short","displayName":"A"}`, 400, "VALIDATION_ERROR", "password"},
+			{"bad email", "POST", reg, `{"email":"not-an-email","password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
+			{"named email", "POST", reg, `{"email":"Ann <a@example.com>","password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
+			{"no name", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"  "}`, 400, "VALIDATION_ERROR", "displayName"},
+			{"control chars", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"A\u0000B"}`, 400, "VALIDATION_ERROR", "displayName"},
+			{"unknown field", "POST", reg, `{"email":"a@example.com","password":"long enough password","displayName":"A","admin":true}`, 400, "VALIDATION_ERROR", "admin"},
+			{"wrong type", "POST", reg, `{"email":7,"password":"long enough password","displayName":"A"}`, 400, "VALIDATION_ERROR", "email"},
+			{"not json", "POST", reg, `email=a`, 400, "VALIDATION_ERROR", ""},
+			{"empty body", "POST", reg, ``, 400, "VALIDATION_ERROR", ""},
+			{"huge body", "POST", reg, `{"email":"` + strings.Repeat("a", 70<<10) + `"}`, 413, "PAYLOAD_TOO_LARGE", ""},
+			{"huge password", "POST", "/api/v1/auth/login", `{"email":"a@example.com","password":"` + strings.Repeat("p", 2000) + `"}`, 400, "VALIDATION_ERROR", "password"},
+			{"empty refresh", "POST", "/api/v1/auth/refresh", `{"refreshToken":""}`, 400, "VALIDATION_ERROR", "refreshToken"},
+			{"bad refresh", "POST", "/api/v1/auth/refresh", `{"refreshToken":"qrt_nope"}`, 401, "UNAUTHENTICATED", ""},
+			{"bad reset token", "POST", "/api/v1/auth/password-reset/confirm", `{"token":"x","password":"long enough password"}`, 400, "VALIDATION_ERROR", "token"},
+			{"unknown route", "GET", "/api/v1/nothing/here", ``, 404, "NOT_FOUND", ""},
 		}
-		if c.field != "" {
-			var e struct {
-				Error struct{ Details []struct{ Field string } }
+		for _, c := range cases {
+			r := s.do(c.method, c.path, "", c.body)
+			if r.Status != c.status || r.Code() != c.code {
+				t.Errorf("%s: %s, want %d %s", c.name, r, c.status, c.code)
+				continue
 			}
-			r.JSON(t, &e)
-			if len(e.Error.Details) == 0 || e.Error.Details[0].Field != c.field {
-				t.Errorf("%s: details %s do not name %s", c.name, r.Body, c.field)
+			if c.field != "" {
+				var e struct {
+					Error struct{ Details []struct{ Field string } }
+				}
+				r.JSON(t, &e)
+				if len(e.Error.Details) == 0 || e.Error.Details[0].Field != c.field {
+					t.Errorf("%s: details %s do not name %s", c.name, r.Body, c.field)
+				}
 			}
 		}
-	}
-	// Tokens: malformed, tampered, wrong scheme.
-	ann := s.signUp("Ann")
-	parts := strings.Split(ann.Access, ".")
-	payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
-	forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), ann.ID, "someone-else", 1))) + "." + parts[2]
-	for name, tok := range map[string]string{"garbage": "abc", "tampered": forged, "truncated": ann.Access[:len(ann.Access)-5], "refresh as access": ann.Refresh} {
-		r := s.do("GET", "/api/v1/users/me", tok, nil)
-		if r.Status != 401 || r.Code() != "UNAUTHENTICATED" {
-			t.Errorf("%s token: %s", name, r)
+		// Tokens: malformed, tampered, wrong scheme.
+		ann := s.signUp("Ann")
+		parts := strings.Split(ann.Access, ".")
+		payload, _ := base64.RawURLEncoding.DecodeString(parts[1])
+		forged := parts[0] + "." + base64.RawURLEncoding.EncodeToString([]byte(strings.Replace(string(payload), ann.ID, "someone-else", 1))) + "." + parts[2]
+		for name, tok := range map[string]string{"garbage": "abc", "tampered": forged, "truncated": ann.Access[:len(ann.Access)-5], "refresh as access": ann.Refresh} {
+			r := s.do("GET", "/api/v1/users/me", tok, nil)
+			if r.Status != 401 || r.Code() != "UNAUTHENTICATED" {
+				t.Errorf("%s token: %s", name, r)
+			}
 		}
-	}
+	})
 }
 
 func TestRefreshRotationAndReuse(t *testing.T) {
@@ -119,16 +120,17 @@ func TestRefreshRotationAndReuse(t *testing.T) {
 }
 
 func TestAccessTokenExpires(t *testing.T) {
-	s := startAPI(t, "sqlite", nil)
-	ann := s.signUp("Ann")
-	s.clock.Add(auth.AccessTTL + time.Minute)
-	r := s.do("GET", "/api/v1/users/me", ann.Access, nil)
-	if r.Status != 401 || r.Code() != "TOKEN_EXPIRED" {
-		t.Fatalf("expired token: %s", r)
-	}
-	var fresh auth.Tokens
-	s.must(200, "POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": ann.Refresh}).JSON(t, &fresh)
-	s.must(200, "GET", "/api/v1/users/me", fresh.AccessToken, nil)
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		ann := s.signUp("Ann")
+		s.clock.Add(auth.AccessTTL + time.Minute)
+		r := s.do("GET", "/api/v1/users/me", ann.Access, nil)
+		if r.Status != 401 || r.Code() != "TOKEN_EXPIRED" {
+			t.Fatalf("expired token: %s", r)
+		}
+		var fresh auth.Tokens
+		s.must(200, "POST", "/api/v1/auth/refresh", "", map[string]string{"refreshToken": ann.Refresh}).JSON(t, &fresh)
+		s.must(200, "GET", "/api/v1/users/me", fresh.AccessToken, nil)
+	})
 }
 
 func TestSessionsLogoutAndPasswordChange(t *testing.T) {
@@ -301,35 +303,37 @@ func TestPasswordResetByEmail(t *testing.T) {
 }
 
 func TestAuthRateLimit(t *testing.T) {
-	s := startAPI(t, "sqlite", func(c *Config) { c.Identity.AuthRate = RateSpec{Limit: 3, Window: time.Hour} })
-	var last resp
-	for range 4 {
-		last = s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "a@example.com", "password": "whatever password"})
-	}
-	if last.Status != 429 || last.Code() != "RATE_LIMITED" || last.Header.Get("Retry-After") == "" ||
-		last.Header.Get("X-RateLimit-Limit") != "3" || last.Header.Get("X-RateLimit-Remaining") != "0" {
-		t.Fatalf("fourth sign-in: %s %v", last, last.Header)
-	}
+	eachAPI(t, func(c *Config) { c.Identity.AuthRate = RateSpec{Limit: 3, Window: time.Hour} }, func(t *testing.T, s *api) {
+		var last resp
+		for range 4 {
+			last = s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": "a@example.com", "password": "whatever password"})
+		}
+		if last.Status != 429 || last.Code() != "RATE_LIMITED" || last.Header.Get("Retry-After") == "" ||
+			last.Header.Get("X-RateLimit-Limit") != "3" || last.Header.Get("X-RateLimit-Remaining") != "0" {
+			t.Fatalf("fourth sign-in: %s %v", last, last.Header)
+		}
+	})
 }
 
 func TestUserRateLimitSharedInDatabase(t *testing.T) {
-	s := startAPI(t, "sqlite", func(c *Config) {
+	eachAPI(t, func(c *Config) {
 		c.Identity.RateLimitStore = "database"
 		c.Identity.UserRate = RateSpec{Limit: 5, Window: time.Hour}
+	}, func(t *testing.T, s *api) {
+		ann := s.signUp("Ann")
+		for i := range 6 {
+			r := s.do("GET", "/api/v1/users/me", ann.Access, nil)
+			if (i < 5) != (r.Status == 200) {
+				t.Fatalf("request %d: %s", i+1, r)
+			}
+			if i == 5 && r.Code() != "RATE_LIMITED" {
+				t.Fatalf("sixth request: %s", r)
+			}
+		}
+		// Another user has their own budget.
+		bob := s.signUp("Bob")
+		s.must(200, "GET", "/api/v1/users/me", bob.Access, nil)
 	})
-	ann := s.signUp("Ann")
-	for i := range 6 {
-		r := s.do("GET", "/api/v1/users/me", ann.Access, nil)
-		if (i < 5) != (r.Status == 200) {
-			t.Fatalf("request %d: %s", i+1, r)
-		}
-		if i == 5 && r.Code() != "RATE_LIMITED" {
-			t.Fatalf("sixth request: %s", r)
-		}
-	}
-	// Another user has their own budget.
-	bob := s.signUp("Bob")
-	s.must(200, "GET", "/api/v1/users/me", bob.Access, nil)
 }
 
 func TestProfiles(t *testing.T) {

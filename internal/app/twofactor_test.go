@@ -85,19 +85,20 @@ func TestTwoFactorSignIn(t *testing.T) {
 }
 
 func TestWrongSecondFactorCodesLockTheAccount(t *testing.T) {
-	s := startAPI(t, "sqlite", nil)
-	ann := s.signUp("Ann")
-	var setup auth.TOTPSetup
-	s.must(200, "POST", "/api/v1/auth/2fa/setup", ann.Access, map[string]string{"password": ann.Password}).JSON(t, &setup)
-	s.must(200, "POST", "/api/v1/auth/2fa/enable", ann.Access, map[string]string{"code": totpAt(t, setup.Secret, s.clock.Now())})
-	var step struct{ InterimToken string }
-	s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": ann.Email, "password": ann.Password}).JSON(t, &step)
-	var last resp
-	for range auth.MaxFailedLogins {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		ann := s.signUp("Ann")
+		var setup auth.TOTPSetup
+		s.must(200, "POST", "/api/v1/auth/2fa/setup", ann.Access, map[string]string{"password": ann.Password}).JSON(t, &setup)
+		s.must(200, "POST", "/api/v1/auth/2fa/enable", ann.Access, map[string]string{"code": totpAt(t, setup.Secret, s.clock.Now())})
+		var step struct{ InterimToken string }
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": ann.Email, "password": ann.Password}).JSON(t, &step)
+		var last resp
+		for range auth.MaxFailedLogins {
+			last = s.do("POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": "999999"})
+		}
 		last = s.do("POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": "999999"})
-	}
-	last = s.do("POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": "999999"})
-	if last.Status != 423 || last.Code() != "ACCOUNT_LOCKED" {
-		t.Fatalf("after %d wrong codes: %s", auth.MaxFailedLogins+1, last)
-	}
+		if last.Status != 423 || last.Code() != "ACCOUNT_LOCKED" {
+			t.Fatalf("after %d wrong codes: %s", auth.MaxFailedLogins+1, last)
+		}
+	})
 }

@@ -95,18 +95,19 @@ func TestWorkspaceLifecycle(t *testing.T) {
 }
 
 func TestInvitationExpires(t *testing.T) {
-	s := startAPI(t, "sqlite", nil)
-	ann, bob := s.signUp("Ann"), s.signUp("Bob")
-	var ws workspace.Workspace
-	s.must(201, "POST", "/api/v1/workspaces", ann.Access, map[string]string{"name": "Acme", "slug": "acme"}).JSON(t, &ws)
-	var inv workspace.Invitation
-	s.must(201, "POST", "/api/v1/workspaces/"+ws.ID+"/invitations", ann.Access, map[string]string{"email": bob.Email}).JSON(t, &inv)
-	if tok := mailTo(t, s, bob.Email, "/invite"); tok != inv.Token {
-		t.Fatalf("mailed token %q differs from %q", tok, inv.Token)
-	}
-	s.clock.Add(workspace.InvitationTTL + 1)
-	r := s.do("POST", "/api/v1/invitations/accept", bob.Access, map[string]string{"token": inv.Token})
-	if r.Status == 200 {
-		t.Fatalf("expired invitation accepted: %s", r)
-	}
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		ann, bob := s.signUp("Ann"), s.signUp("Bob")
+		var ws workspace.Workspace
+		s.must(201, "POST", "/api/v1/workspaces", ann.Access, map[string]string{"name": "Acme", "slug": "acme"}).JSON(t, &ws)
+		var inv workspace.Invitation
+		s.must(201, "POST", "/api/v1/workspaces/"+ws.ID+"/invitations", ann.Access, map[string]string{"email": bob.Email}).JSON(t, &inv)
+		if tok := mailTo(t, s, bob.Email, "/invite"); tok != inv.Token {
+			t.Fatalf("mailed token %q differs from %q", tok, inv.Token)
+		}
+		s.clock.Add(workspace.InvitationTTL + 1)
+		r := s.do("POST", "/api/v1/invitations/accept", bob.Access, map[string]string{"token": inv.Token})
+		if r.Status == 200 {
+			t.Fatalf("expired invitation accepted: %s", r)
+		}
+	})
 }

@@ -296,3 +296,13 @@ func (v *Verifier) Verify(tok, purpose string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// MarshalPublicKeyPEM writes k's public key as PKIX PEM (for the retired
+// keys file of a rotation).
+func MarshalPublicKeyPEM(k Key) ([]byte, error) {
+	der, err := x509.MarshalPKIXPublicKey(k.public)
+	if err != nil {
+		return nil, fmt.Errorf("token: marshal public key: %w", err)
+	}
+	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+}
