@@ -85,7 +85,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 		sender, err := smtp.New(smtp.Config{Host: c.SMTP.Host, Port: c.SMTP.Port, Username: c.SMTP.Username,
 			Password: c.SMTP.Password, From: c.SMTP.From, TLS: c.SMTP.TLS, TLSConfig: a.smtpTLS})
 		if err != nil {
-			return nil, fmt.Errorf("SMTP settings: %w", err)
+			return nil, fmt.Errorf("invalid SMTP settings: %w", err)
 		}
 		mailer = auth.SMTPMailer{Sender: sender}
 	}
@@ -94,7 +94,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 		sender, err := twilio.New(twilio.Config{AccountSID: t.AccountSID, AuthToken: t.AuthToken, From: t.From,
 			MessagingServiceSID: t.MessagingServiceSID, BaseURL: t.BaseURL, Channel: notify.ChannelSMS})
 		if err != nil {
-			return nil, fmt.Errorf("Twilio settings: %w", err)
+			return nil, fmt.Errorf("invalid Twilio settings: %w", err)
 		}
 		sms = auth.TwilioSMS{Sender: sender}
 	}

@@ -24,22 +24,22 @@ type fakeTwilio struct {
 func (f *fakeTwilio) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	user, pass, ok := r.BasicAuth()
 	if r.Method != "POST" || r.URL.Path != "/2010-04-01/Accounts/AC123/Messages.json" {
-		http.Error(w, `{"code":20404,"message":"not found"}`, 404)
+		http.Error(w, `{"code":20404,"message":"not found"}`, http.StatusNotFound)
 		return
 	}
 	if !ok || user != "AC123" || pass != "tok" {
-		http.Error(w, `{"code":20003,"message":"Authenticate"}`, 401)
+		http.Error(w, `{"code":20003,"message":"Authenticate"}`, http.StatusUnauthorized)
 		return
 	}
 	if err := r.ParseForm(); err != nil || r.PostForm.Get("To") == "" || r.PostForm.Get("From") != "+15550001111" || r.PostForm.Get("Body") == "" {
-		http.Error(w, `{"code":21604,"message":"missing parameter"}`, 400)
+		http.Error(w, `{"code":21604,"message":"missing parameter"}`, http.StatusBadRequest)
 		return
 	}
 	f.mu.Lock()
 	f.sent = append(f.sent, map[string]string{"To": r.PostForm.Get("To"), "Body": r.PostForm.Get("Body")})
 	f.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(201)
+	w.WriteHeader(http.StatusCreated)
 	_, _ = w.Write([]byte(`{"sid":"SM1","status":"queued"}`))
 }
 

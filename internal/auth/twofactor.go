@@ -248,7 +248,9 @@ func (s *Service) VerifyTwoFactor(ctx context.Context, interim, code string) (To
 		return Tokens{}, err
 	}
 	if bad {
-		if err := s.loginFailed(ctx, c.Subject, now); err != nil && !isBadCredentials(err) {
+		// loginFailed answers the lockout, or bad credentials, which for
+		// this step reads better as "the code is wrong".
+		if err := s.loginFailed(ctx, c.Subject, now); !isBadCredentials(err) {
 			return Tokens{}, err
 		}
 		return Tokens{}, errBadCode
