@@ -2,7 +2,9 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -119,4 +121,32 @@ func TestAdminConfigHidesSecrets(t *testing.T) {
 	if strings.Contains(got["QUIKAPP_DATABASE_URL"], "s3cret") || !strings.Contains(got["QUIKAPP_DATABASE_URL"], "db:5432") {
 		t.Fatalf("database URL shown as %q", got["QUIKAPP_DATABASE_URL"])
 	}
+}
+
+// Concurrent first sign-ups make exactly one system administrator.
+func TestExactlyOneFirstAdmin(t *testing.T) {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		const n = 8
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() {
+				s.do("POST", "/api/v1/auth/register", "", map[string]string{
+					"email": fmt.Sprintf("first%d@example.com", i), "password": "a long enough password", "displayName": "First"})
+			})
+		}
+		wg.Wait()
+		admins := 0
+		for i := range n {
+			u := user{Email: fmt.Sprintf("first%d@example.com", i), Password: "a long enough password"}
+			s.login(&u)
+			var me auth.User
+			s.must(200, "GET", "/api/v1/users/me", u.Access, nil).JSON(t, &me)
+			if me.SystemAdmin {
+				admins++
+			}
+		}
+		if admins != 1 {
+			t.Fatalf("%d system administrators after %d concurrent first sign-ups", admins, n)
+		}
+	})
 }

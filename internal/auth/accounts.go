@@ -128,14 +128,16 @@ func (s *Service) Register(ctx context.Context, email, password, displayName str
 	id := newID()
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		_, err := tx.ExecContext(ctx,
-			`INSERT INTO users (id, email, display_name, password_hash, system_admin, created_ms, updated_ms)
-			 SELECT ?, ?, ?, ?, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END, ?, ?`,
+			`INSERT INTO users (id, email, display_name, password_hash, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?)`,
 			id, addr, name, hash, now, now)
 		if tx.Dialect().IsUniqueViolation(err) {
 			return errEmailTaken
 		}
 		if err != nil {
 			return fmt.Errorf("auth: insert user: %w", err)
+		}
+		if err := claimFirstAdmin(ctx, tx, id); err != nil {
+			return err
 		}
 		return audit.Record(ctx, tx, audit.Entry{ActorID: id, Action: "auth.register", TargetKind: "user", TargetID: id, Result: audit.Success})
 	})
@@ -283,4 +285,22 @@ func (s *Service) loginFailed(ctx context.Context, id string, now time.Time) err
 		return lockedError(LockoutDuration)
 	}
 	return errBadCredentials
+}
+
+// claimFirstAdmin makes userID the system administrator if it is the
+// installation's first account. The bootstrap row's primary key decides
+// between concurrent first sign-ups: exactly one inserts it.
+func claimFirstAdmin(ctx context.Context, tx *store.Tx, userID string) error {
+	res, err := tx.ExecContext(ctx,
+		`INSERT INTO auth_bootstrap (id, user_id) SELECT 1, ? WHERE NOT EXISTS (SELECT 1 FROM users WHERE id <> ?)
+		 ON CONFLICT DO NOTHING`, userID, userID)
+	if err != nil {
+		return fmt.Errorf("auth: bootstrap: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		if _, err := tx.ExecContext(ctx, "UPDATE users SET system_admin = 1 WHERE id = ?", userID); err != nil {
+			return fmt.Errorf("auth: make first admin: %w", err)
+		}
+	}
+	return nil
 }

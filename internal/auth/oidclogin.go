@@ -162,10 +162,12 @@ func (s *Service) linkIdentity(ctx context.Context, provider string, id oidc.Ide
 			// No password: "!" is not a PHC string, so password sign-in
 			// fails until the user sets one through a reset link.
 			if _, err := tx.ExecContext(ctx,
-				`INSERT INTO users (id, email, display_name, password_hash, email_verified, system_admin, created_ms, updated_ms)
-				 SELECT ?, ?, ?, '!', 1, CASE WHEN EXISTS (SELECT 1 FROM users) THEN 0 ELSE 1 END, ?, ?`,
-				userID, addr, name, now, now); err != nil {
+				`INSERT INTO users (id, email, display_name, password_hash, email_verified, created_ms, updated_ms)
+				 VALUES (?, ?, ?, '!', 1, ?, ?)`, userID, addr, name, now, now); err != nil {
 				return fmt.Errorf("auth: create account: %w", err)
+			}
+			if err := claimFirstAdmin(ctx, tx, userID); err != nil {
+				return err
 			}
 		} else if err != nil {
 			return fmt.Errorf("auth: find account: %w", err)
