@@ -16,6 +16,8 @@ const (
 	InviteList      Action = "invite.list"
 	AuditRead       Action = "audit.read"
 	ChannelCreate   Action = "channel.create"
+	ChannelJoin     Action = "channel.join" // public channels; guests are added, they do not join
+	ChannelManage   Action = "channel.manage"
 	FileUpload      Action = "file.upload"
 	CallStart       Action = "call.start"
 	MessagePost     Action = "message.post"
@@ -67,6 +69,8 @@ var rules = map[Action]rule{
 	InviteList:      {min: Admin, verb: "see invitations"},
 	AuditRead:       {min: Admin, verb: "read the audit log"},
 	ChannelCreate:   {min: Member, verb: "create channels"},
+	ChannelJoin:     {min: Member, verb: "join channels"},
+	ChannelManage:   {min: Admin, verb: "manage other people's channel membership"},
 	FileUpload:      {min: Member, verb: "upload files"},
 	CallStart:       {min: Member, verb: "start calls"},
 	MessagePost:     {min: Guest, verb: "post messages"},

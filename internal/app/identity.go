@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/audit"
@@ -33,6 +34,8 @@ type Identity struct {
 	Access     *access.Checker
 	Limiter    ratelimit.Limiter
 	Router     *gateway.Router
+	// Now is the clock every module reads (tests control it).
+	Now func() time.Time
 }
 
 // identityMigrations are applied by every process.
@@ -129,7 +132,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 	rt := gateway.New(gateway.Config{Log: d.Log, Auth: authSvc, Limiter: limiter, TrustedProxies: c.TrustedProxies,
 		IPRule:   ratelimit.Rule{Name: "auth-ip", Limit: c.AuthRate.Limit, Window: c.AuthRate.Window},
 		UserRule: ratelimit.Rule{Name: "user", Limit: c.UserRate.Limit, Window: c.UserRate.Window}})
-	return &Identity{Auth: authSvc, Workspaces: ws, Channels: channels, Access: checker, Limiter: limiter, Router: rt}, nil
+	return &Identity{Now: acfg.Now, Auth: authSvc, Workspaces: ws, Channels: channels, Access: checker, Limiter: limiter, Router: rt}, nil
 }
 
 func signingKeys(cfg Config) (token.Key, []token.Key, error) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/bus"
+	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/realtime"
 )
@@ -31,7 +32,7 @@ type realtimeModule struct {
 func newRealtimeModule(d *Deps) (Module, error) {
 	hub, err := realtime.NewHub(realtime.HubConfig{
 		History:    realtime.NewMemoryHistory(realtime.HistoryConfig{}),
-		Authorizer: topicRules{access: d.Identity.Access},
+		Authorizer: topicRules{access: d.Identity.Access, channels: d.Identity.Channels},
 	})
 	if err != nil {
 		return nil, err
@@ -40,7 +41,10 @@ func newRealtimeModule(d *Deps) (Module, error) {
 }
 
 // topicRules say who may follow which topic, through access.Checker.
-type topicRules struct{ access *access.Checker }
+type topicRules struct {
+	access   *access.Checker
+	channels *channel.Service
+}
 
 func (t topicRules) CanSubscribe(ctx context.Context, p realtime.Principal, topic string) error {
 	kind, id, ok := strings.Cut(topic, ":")
@@ -51,6 +55,14 @@ func (t topicRules) CanSubscribe(ctx context.Context, p realtime.Principal, topi
 	case "user":
 		if id == p.UserID {
 			return nil
+		}
+	case "channel":
+		err := t.channels.CanFollow(ctx, p.UserID, id)
+		if err == nil {
+			return nil
+		}
+		if _, public := httpAPIError(err); !public {
+			return err
 		}
 	case "workspace":
 		err := t.access.Can(ctx, access.Actor{UserID: p.UserID}, access.WorkspaceRead, access.Resource{Kind: "workspace", ID: id, WorkspaceID: id})
@@ -94,7 +106,13 @@ func (m *realtimeModule) Run(ctx context.Context) error {
 			_ = s.Unsubscribe()
 		}
 	}()
-	for _, prefix := range []string{"workspace", "user"} {
+	// Someone who leaves a private channel stops receiving it at once.
+	left, err := m.d.Bus.Subscribe(ctx, "channel.*.member_left", m.unsubscribeLeaver)
+	if err != nil {
+		return fmt.Errorf("realtime: follow channel departures: %w", err)
+	}
+	subs = append(subs, left)
+	for _, prefix := range []string{"workspace", "user", "channel"} {
 		s, err := m.d.Bus.Subscribe(ctx, prefix+".*.>", m.relay(prefix))
 		if err != nil {
 			return fmt.Errorf("realtime: subscribe %s events: %w", prefix, err)
@@ -123,4 +141,22 @@ func (m *realtimeModule) relay(prefix string) bus.Handler {
 		_, err := m.hub.Publish(ctx, prefix+":"+parts[1], realtime.Event{ID: msg.ID, Type: body.Type, Data: body.Data})
 		return err
 	}
+}
+
+func (m *realtimeModule) unsubscribeLeaver(ctx context.Context, msg bus.Message) error {
+	var body struct {
+		Data struct {
+			ChannelID string `json:"channelId"`
+			UserID    string `json:"userId"`
+		} `json:"data"`
+	}
+	if err := json.Unmarshal(msg.Data, &body); err != nil || body.Data.UserID == "" {
+		return fmt.Errorf("realtime: member_left event %s has no user", msg.ID)
+	}
+	// Public channels stay readable to workspace members; only a channel
+	// they may no longer see is cut.
+	if m.d.Identity.Channels.CanFollow(ctx, body.Data.UserID, body.Data.ChannelID) != nil {
+		m.hub.UnsubscribeUser(body.Data.UserID, "channel:"+body.Data.ChannelID)
+	}
+	return nil
 }

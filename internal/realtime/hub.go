@@ -139,6 +139,26 @@ func (h *Hub) forget(c *Conn) {
 	}
 }
 
+// UnsubscribeUser takes every connection of the user off topic (someone
+// removed from a private channel stops receiving at once) and returns
+// how many were subscribed.
+func (h *Hub) UnsubscribeUser(userID, topic string) int {
+	h.mu.Lock()
+	conns := make([]*Conn, 0, len(h.users[userID]))
+	for c := range h.users[userID] {
+		conns = append(conns, c)
+	}
+	h.mu.Unlock()
+	n := 0
+	for _, c := range conns {
+		if subscribed(c, topic) {
+			c.Unsubscribe(topic)
+			n++
+		}
+	}
+	return n
+}
+
 // DisconnectUser closes every connection of the user with reason and
 // returns how many there were.
 func (h *Hub) DisconnectUser(userID, reason string) int {
