@@ -19,6 +19,10 @@ var sampleBodies = map[string]any{
 	"POST /api/v1/workspaces":                        map[string]string{"name": "Mallory's other", "slug": "mallory-other"},
 	"POST /api/v1/auth/password":                     map[string]string{"currentPassword": "x", "newPassword": "y"},
 	"POST /api/v1/workspaces/{id}/channels":          map[string]string{"name": "mallory-was-here"},
+	"DELETE /api/v1/messages/{id}/reactions":         map[string]string{"emoji": "👍"},
+	"POST /api/v1/messages/{id}/reactions":           map[string]string{"emoji": "👍"},
+	"POST /api/v1/channels/{id}/messages":            map[string]string{"text": "hello from outside"},
+	"PATCH /api/v1/messages/{id}":                    map[string]string{"text": "edited from outside"},
 }
 
 // TestNothingCrossesWorkspaces calls every registered API route as a user
@@ -38,8 +42,10 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 		s.must(201, "POST", "/api/v1/workspaces", mallory.Access, map[string]string{"name": "Mallory's", "slug": "mallorys"})
 		var secretChannel struct{ ID string }
 		s.must(201, "POST", "/api/v1/workspaces/"+ws.ID+"/channels", ann.Access, map[string]string{"name": "secret-merger", "type": "private"}).JSON(t, &secretChannel)
+		var secretMessage struct{ ID string }
+		s.must(201, "POST", "/api/v1/channels/"+secretChannel.ID+"/messages", ann.Access, map[string]string{"text": "we buy Initech on Friday"}).JSON(t, &secretMessage)
 
-		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general"}
+		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general", secretMessage.ID, "Initech"}
 		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp"}
 		routes := s.run.app.routes.Routes()
 		if len(routes) < 30 {
@@ -53,6 +59,8 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 			switch {
 			case strings.HasPrefix(path, "/api/v1/users/{id}"), strings.HasPrefix(path, "/api/v1/admin/users/{id}"):
 				path = strings.Replace(path, "{id}", ann.ID, 1)
+			case strings.HasPrefix(path, "/api/v1/messages/{id}"):
+				path = strings.Replace(path, "{id}", secretMessage.ID, 1)
 			case strings.HasPrefix(path, "/api/v1/channels/{id}"):
 				path = strings.Replace(path, "{id}", secretChannel.ID, 1)
 			case strings.HasPrefix(path, "/api/v1/auth/sessions/{id}"):
@@ -66,7 +74,7 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 				continue
 			}
 			body, ok := sampleBodies[pattern]
-			if !ok && (rt.Method == "POST" || rt.Method == "PATCH" || rt.Method == "PUT") {
+			if !ok && (rt.Method == "POST" || rt.Method == "PATCH" || rt.Method == "PUT") && rt.HasBody() {
 				body = map[string]string{}
 			}
 			if pattern == "POST /api/v1/invitations/accept" {

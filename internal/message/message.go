@@ -57,6 +57,8 @@ type Message struct {
 	CreatedAt       time.Time  `json:"createdAt"`
 	EditedAt        *time.Time `json:"editedAt,omitempty"`
 	Deleted         bool       `json:"deleted"`
+	Mentions        Mentions   `json:"mentions"`
+	Reactions       []Reaction `json:"reactions"`
 }
 
 // Service implements messages.
@@ -95,6 +97,8 @@ func scan(row interface{ Scan(...any) error }) (Message, error) {
 	if deleted != 0 {
 		m.Deleted, m.Text = true, "" // what was said is gone for everyone
 	}
+	m.Mentions = ParseMentions(m.Text)
+	m.Reactions = []Reaction{}
 	return m, err
 }
 
@@ -167,8 +171,9 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 			 ON CONFLICT (channel_id) DO UPDATE SET last_seq = channel_counters.last_seq + 1 RETURNING last_seq`, channelID).Scan(&m.Seq); err != nil {
 			return fmt.Errorf("message: next seq of %s: %w", channelID, err)
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO messages (id, channel_id, seq, author_id, client_msg_id, text, thread_id, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli())
+		m.Mentions = ParseMentions(text)
+		_, err := tx.ExecContext(ctx, "INSERT INTO messages (id, channel_id, seq, author_id, client_msg_id, text, thread_id, created_ms, broadcast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli(), flag(m.Mentions.Channel || m.Mentions.Here))
 		if tx.Dialect().IsUniqueViolation(err) && clientID != "" {
 			dup = true // the same send raced itself; the other copy won
 			return errRollback
@@ -176,6 +181,14 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 		if err != nil {
 			return fmt.Errorf("message: insert: %w", err)
 		}
+		if err := recordMentions(ctx, tx, m); err != nil {
+			return err
+		}
+		// The author has read what they wrote.
+		if err := markRead(ctx, tx, channelID, actor.UserID, m.Seq, now); err != nil {
+			return err
+		}
+		m.Reactions = []Reaction{}
 		return event(ctx, tx, channelID, "created", m)
 	})
 	if dup {
@@ -220,6 +233,9 @@ func (s *Service) Get(ctx context.Context, actor access.Actor, id string) (Messa
 	c, err := s.channels.Get(ctx, actor, m.ChannelID)
 	if err != nil {
 		return Message{}, channel.Channel{}, httpapi.NotFound("message")
+	}
+	if m.Reactions, err = reactionsOf(ctx, s.db, m.ID); err != nil {
+		return Message{}, channel.Channel{}, err
 	}
 	return m, c, nil
 }
@@ -362,6 +378,9 @@ func (s *Service) query(ctx context.Context, where string, args []any, dir strin
 	if out == nil {
 		out = []Message{}
 	}
+	if err := attachReactions(ctx, s.db, out); err != nil {
+		return nil, "", err
+	}
 	return out, next, nil
 }
 
@@ -386,11 +405,22 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, id, text string)
 			now.UnixMilli(), id); err != nil {
 			return fmt.Errorf("message: keep edit: %w", err)
 		}
-		if _, err := tx.ExecContext(ctx, "UPDATE messages SET text = ?, edited_ms = ? WHERE id = ?", text, now.UnixMilli(), id); err != nil {
+		mentions := ParseMentions(text)
+		if _, err := tx.ExecContext(ctx, "UPDATE messages SET text = ?, edited_ms = ?, broadcast = ? WHERE id = ?",
+			text, now.UnixMilli(), flag(mentions.Channel || mentions.Here), id); err != nil {
 			return fmt.Errorf("message: edit: %w", err)
 		}
 		if m, err = scan(tx.QueryRowContext(ctx, "SELECT "+columns+" FROM messages WHERE id = ?", id)); err != nil {
 			return fmt.Errorf("message: reload: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM message_mentions WHERE message_id = ?", id); err != nil {
+			return fmt.Errorf("message: clear mentions: %w", err)
+		}
+		if err := recordMentions(ctx, tx, m); err != nil {
+			return err
+		}
+		if m.Reactions, err = reactionsOf(ctx, tx, m.ID); err != nil {
+			return err
 		}
 		return event(ctx, tx, m.ChannelID, "updated", m)
 	})
@@ -417,12 +447,42 @@ func (s *Service) Delete(ctx context.Context, actor access.Actor, id string) err
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET deleted_ms = ? WHERE id = ?", now.UnixMilli(), id); err != nil {
 			return fmt.Errorf("message: delete: %w", err)
 		}
+		// A deleted message no longer counts as a mention.
+		if _, err := tx.ExecContext(ctx, "DELETE FROM message_mentions WHERE message_id = ?", id); err != nil {
+			return fmt.Errorf("message: clear mentions: %w", err)
+		}
 		if m.ThreadID != "" {
 			if _, err := tx.ExecContext(ctx, "UPDATE messages SET reply_count = reply_count - 1 WHERE id = ? AND reply_count > 0", m.ThreadID); err != nil {
 				return fmt.Errorf("message: uncount reply: %w", err)
 			}
 		}
-		m.Deleted, m.Text = true, ""
+		m.Deleted, m.Text, m.Mentions = true, "", Mentions{}
 		return event(ctx, tx, m.ChannelID, "deleted", m)
 	})
+}
+
+func flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// recordMentions stores the named users who are in the channel (not the
+// author: nobody is notified of themselves).
+func recordMentions(ctx context.Context, tx *store.Tx, m Message) error {
+	users := m.Mentions.Users
+	if len(users) == 0 {
+		return nil
+	}
+	q := `INSERT INTO message_mentions (message_id, channel_id, seq, user_id)
+	      SELECT ?, ?, ?, user_id FROM channel_members WHERE channel_id = ? AND user_id <> ? AND user_id IN (?` + strings.Repeat(",?", len(users)-1) + `)`
+	args := []any{m.ID, m.ChannelID, m.Seq, m.ChannelID, m.AuthorID}
+	for _, u := range users {
+		args = append(args, u)
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return fmt.Errorf("message: record mentions: %w", err)
+	}
+	return nil
 }

@@ -28,6 +28,59 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	r("PATCH /api/v1/messages/{id}", "Edit a message (its author)", h.edit, gateway.Request(EditRequest{}), gateway.Response(200, Message{}))
 	r("DELETE /api/v1/messages/{id}", "Delete a message (its author, or moderators)", h.delete, gateway.Response(204, nil))
 	r("GET /api/v1/messages/{id}/replies", "A thread's replies, oldest first", h.replies, gateway.Response(200, httpapi.List[Message]{}))
+	r("POST /api/v1/messages/{id}/reactions", "Add an emoji reaction (again: no change)", h.react(true),
+		gateway.Request(ReactionRequest{}), gateway.Response(200, Message{}))
+	r("DELETE /api/v1/messages/{id}/reactions", "Remove one's emoji reaction (body {emoji} or ?emoji=)", h.react(false),
+		gateway.Response(200, Message{}))
+	r("POST /api/v1/channels/{id}/read", "Mark read up to a message (unread: true marks unread from it)", h.read,
+		gateway.Request(ReadRequest{}), gateway.Response(200, ReadState{}))
+	r("GET /api/v1/workspaces/{id}/sidebar", "The caller's channels with unread and mention counts, and totals", h.sidebar,
+		gateway.Response(200, SidebarResponse{}))
+}
+
+// ReactionRequest names an emoji.
+type ReactionRequest struct {
+	Emoji string `json:"emoji"`
+}
+
+// ReadRequest moves a read position.
+type ReadRequest struct {
+	MessageID string `json:"messageId"`
+	Unread    bool   `json:"unread"`
+}
+
+// SidebarResponse is the caller's channels with counts.
+type SidebarResponse struct {
+	Items  []SidebarChannel `json:"items"`
+	Totals ReadState        `json:"totals"`
+}
+
+func (h *Routes) react(add bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		var in ReactionRequest
+		if e := r.URL.Query().Get("emoji"); !add && e != "" && r.ContentLength <= 0 {
+			in.Emoji = e
+		} else if err := httpapi.Decode(r, &in, 0); err != nil {
+			return 0, nil, err
+		}
+		m, err := h.Svc.React(r.Context(), actor(r), r.PathValue("id"), in.Emoji, add)
+		return http.StatusOK, m, err
+	}
+}
+
+func (h *Routes) read(r *http.Request) (int, any, error) {
+	var in ReadRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	st, err := h.Svc.MarkRead(r.Context(), actor(r), r.PathValue("id"), in.MessageID, in.Unread)
+	return http.StatusOK, st, err
+}
+
+func (h *Routes) sidebar(r *http.Request) (int, any, error) {
+	items, totals, err := h.Svc.Sidebar(r.Context(), actor(r), r.PathValue("id"))
+	totals.ChannelID = ""
+	return http.StatusOK, SidebarResponse{Items: items, Totals: totals}, err
 }
 
 func actor(r *http.Request) access.Actor {

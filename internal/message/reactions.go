@@ -1,0 +1,137 @@
+package message
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/quikapp/quikapp/internal/access"
+	"github.com/quikapp/quikapp/internal/httpapi"
+	"github.com/quikapp/quikapp/internal/store"
+)
+
+// Reaction is one emoji on a message: how many and who.
+type Reaction struct {
+	Emoji string   `json:"emoji"`
+	Count int      `json:"count"`
+	Users []string `json:"users"`
+}
+
+// validEmoji: a :shortcode: or a short run of non-ASCII pictographs.
+func validEmoji(e string) bool {
+	if e == "" || len(e) > 64 {
+		return false
+	}
+	if strings.HasPrefix(e, ":") && strings.HasSuffix(e, ":") && len(e) > 2 {
+		for _, r := range e[1 : len(e)-1] {
+			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '+' || r == '-') {
+				return false
+			}
+		}
+		return true
+	}
+	if len(e) > 32 {
+		return false
+	}
+	for _, r := range e {
+		if r < 0x80 && r != '#' && r != '*' && !(r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// React adds (add true) or removes the actor's emoji on a message. Both
+// are idempotent; the message's reactions come back.
+func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji string, add bool) (Message, error) {
+	m, c, err := s.Get(ctx, actor, id)
+	if err != nil {
+		return Message{}, err
+	}
+	if !validEmoji(emoji) {
+		return Message{}, httpapi.InvalidField("emoji", `must be an emoji such as "👍" or a shortcode such as ":tada:"`)
+	}
+	if !c.IsMember {
+		return Message{}, httpapi.Forbidden("join the channel to react in it")
+	}
+	if m.Deleted {
+		return Message{}, httpapi.Conflict("this message was deleted")
+	}
+	if err := s.access.Can(ctx, actor, access.MessagePost, access.Resource{Kind: "channel", ID: c.ID, WorkspaceID: c.WorkspaceID}); err != nil {
+		return Message{}, err
+	}
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		var q string
+		args := []any{id, emoji, actor.UserID}
+		if add {
+			q = "INSERT INTO reactions (message_id, emoji, user_id, created_ms) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING"
+			args = append(args, s.now().UnixMilli())
+		} else {
+			q = "DELETE FROM reactions WHERE message_id = ? AND emoji = ? AND user_id = ?"
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
+			return fmt.Errorf("message: react: %w", err)
+		}
+		if m.Reactions, err = reactionsOf(ctx, tx, id); err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // nothing changed: no event
+		}
+		kind := "reaction_added"
+		if !add {
+			kind = "reaction_removed"
+		}
+		return event(ctx, tx, m.ChannelID, kind, m)
+	})
+	return m, err
+}
+
+func reactionsOf(ctx context.Context, q store.Querier, id string) ([]Reaction, error) {
+	ms := []Message{{ID: id}}
+	if err := attachReactions(ctx, q, ms); err != nil {
+		return nil, err
+	}
+	return ms[0].Reactions, nil
+}
+
+// attachReactions loads the reactions of a page of messages in one query.
+func attachReactions(ctx context.Context, q store.Querier, ms []Message) error {
+	if len(ms) == 0 {
+		return nil
+	}
+	idx := make(map[string]int, len(ms))
+	args := make([]any, len(ms))
+	for i, m := range ms {
+		idx[m.ID] = i
+		args[i] = m.ID
+		ms[i].Reactions = []Reaction{}
+	}
+	rows, err := q.QueryContext(ctx, "SELECT message_id, emoji, user_id FROM reactions WHERE message_id IN (?"+
+		strings.Repeat(",?", len(ms)-1)+") ORDER BY message_id, created_ms, emoji, user_id", args...)
+	if err != nil {
+		return fmt.Errorf("message: load reactions: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var mid, emoji, user string
+		if err := rows.Scan(&mid, &emoji, &user); err != nil {
+			return fmt.Errorf("message: load reactions: %w", err)
+		}
+		m := &ms[idx[mid]]
+		j := -1
+		for k := range m.Reactions {
+			if m.Reactions[k].Emoji == emoji {
+				j = k
+			}
+		}
+		if j < 0 {
+			m.Reactions = append(m.Reactions, Reaction{Emoji: emoji})
+			j = len(m.Reactions) - 1
+		}
+		m.Reactions[j].Count++
+		m.Reactions[j].Users = append(m.Reactions[j].Users, user)
+	}
+	return rows.Err()
+}
