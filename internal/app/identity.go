@@ -125,6 +125,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 	// Channels hook into workspace creation (#general), joining and
 	// deletion, so they are built wherever workspaces are.
 	channels := channel.New(d.DB, d.Log, checker, ws, acfg.Now)
+	channels.SetBlocks(authSvc)
 	var limiter ratelimit.Limiter = ratelimit.NewMemory(acfg.Now, 0)
 	if c.RateLimitStore == "database" {
 		limiter = ratelimit.NewSQL(d.DB, acfg.Now)

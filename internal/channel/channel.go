@@ -66,6 +66,9 @@ type Service struct {
 	log    *slog.Logger
 	access *access.Checker
 	now    func() time.Time
+	blocks Blocks
+	// workspaces answers which workspaces people share.
+	workspaces *workspace.Service
 }
 
 // New returns a Service and hooks it into workspace creation and joining.
@@ -73,7 +76,7 @@ func New(db *store.DB, log *slog.Logger, checker *access.Checker, ws *workspace.
 	if now == nil {
 		now = time.Now
 	}
-	s := &Service{db: db, log: log, access: checker, now: now}
+	s := &Service{db: db, log: log, access: checker, now: now, workspaces: ws}
 	ws.OnCreate(s.createGeneral)
 	ws.OnJoin(s.joinGeneral)
 	ws.OnDelete(s.deleteWorkspace)

@@ -23,6 +23,22 @@ func (h *Routes) Mount(rt *gateway.Router) {
 		gateway.Summary("Create a channel"), gateway.Request(CreateRequest{}), gateway.Response(201, Channel{}))
 	rt.Authed("GET /api/v1/channels/{id}", httpapi.Handle(h.Log, h.get),
 		gateway.Summary("A channel"), gateway.Response(200, Channel{}))
+	rt.Authed("PATCH /api/v1/channels/{id}", httpapi.Handle(h.Log, h.update),
+		gateway.Summary("Rename (creator or admin) or set topic and purpose (members)"), gateway.Request(Patch{}), gateway.Response(200, Channel{}))
+	rt.Authed("POST /api/v1/channels/{id}/archive", httpapi.Handle(h.Log, h.archive(true)),
+		gateway.Summary("Archive a channel (creator or admin)"), gateway.Response(200, Channel{}))
+	rt.Authed("POST /api/v1/channels/{id}/unarchive", httpapi.Handle(h.Log, h.archive(false)),
+		gateway.Summary("Unarchive a channel"), gateway.Response(200, Channel{}))
+	rt.Authed("GET /api/v1/channels/{id}/members", httpapi.Handle(h.Log, h.members),
+		gateway.Summary("A channel's members"), gateway.Response(200, httpapi.List[string]{}))
+	rt.Authed("GET /api/v1/channels/{id}/preferences", httpapi.Handle(h.Log, h.getPrefs),
+		gateway.Summary("The caller's mute, notification level, star and section"), gateway.Response(200, Preferences{}))
+	rt.Authed("PATCH /api/v1/channels/{id}/preferences", httpapi.Handle(h.Log, h.setPrefs),
+		gateway.Summary("Change the caller's channel preferences"), gateway.Request(PreferencesPatch{}), gateway.Response(200, Preferences{}))
+	rt.Authed("POST /api/v1/dms", httpapi.Handle(h.Log, h.openDM),
+		gateway.Summary("Open the direct conversation with people (found or created)"), gateway.Request(DMRequest{}), gateway.Response(200, Channel{}))
+	rt.Authed("GET /api/v1/workspaces/{id}/dms", httpapi.Handle(h.Log, h.dms),
+		gateway.Summary("The caller's direct conversations"), gateway.Response(200, httpapi.List[Channel]{}))
 	rt.Authed("POST /api/v1/channels/{id}/join", httpapi.Handle(h.Log, h.join),
 		gateway.Summary("Join a public channel"), gateway.Response(200, Channel{}))
 	rt.Authed("POST /api/v1/channels/{id}/leave", httpapi.Handle(h.Log, h.leave),
@@ -89,4 +105,67 @@ func (h *Routes) create(r *http.Request) (int, any, error) {
 func (h *Routes) get(r *http.Request) (int, any, error) {
 	c, err := h.Svc.Get(r.Context(), actor(r), r.PathValue("id"))
 	return http.StatusOK, c, err
+}
+
+// DMRequest names the other people.
+type DMRequest struct {
+	UserIDs     []string `json:"userIds"`
+	WorkspaceID string   `json:"workspaceId"`
+}
+
+func (h *Routes) update(r *http.Request) (int, any, error) {
+	var p Patch
+	if err := httpapi.Decode(r, &p, 0); err != nil {
+		return 0, nil, err
+	}
+	c, err := h.Svc.Update(r.Context(), actor(r), r.PathValue("id"), p)
+	return http.StatusOK, c, err
+}
+
+func (h *Routes) archive(archived bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		c, err := h.Svc.SetArchived(r.Context(), actor(r), r.PathValue("id"), archived)
+		return http.StatusOK, c, err
+	}
+}
+
+func (h *Routes) members(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Members(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[string]{Items: l}, err
+}
+
+func (h *Routes) getPrefs(r *http.Request) (int, any, error) {
+	a := actor(r)
+	if _, err := h.Svc.Get(r.Context(), a, r.PathValue("id")); err != nil {
+		return 0, nil, err
+	}
+	p, err := h.Svc.Preferences(r.Context(), h.Svc.db, r.PathValue("id"), a.UserID)
+	return http.StatusOK, p, err
+}
+
+func (h *Routes) setPrefs(r *http.Request) (int, any, error) {
+	var p PreferencesPatch
+	if err := httpapi.Decode(r, &p, 0); err != nil {
+		return 0, nil, err
+	}
+	out, err := h.Svc.SetPreferences(r.Context(), actor(r), r.PathValue("id"), p)
+	return http.StatusOK, out, err
+}
+
+func (h *Routes) openDM(r *http.Request) (int, any, error) {
+	var in DMRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	c, err := h.Svc.OpenDM(r.Context(), actor(r), in.WorkspaceID, in.UserIDs)
+	return http.StatusOK, c, err
+}
+
+func (h *Routes) dms(r *http.Request) (int, any, error) {
+	a := actor(r)
+	if err := h.Svc.access.Can(r.Context(), a, access.WorkspaceRead, access.Resource{Kind: "workspace", ID: r.PathValue("id"), WorkspaceID: r.PathValue("id")}); err != nil {
+		return 0, nil, err
+	}
+	l, err := h.Svc.Conversations(r.Context(), a, r.PathValue("id"))
+	return http.StatusOK, httpapi.List[Channel]{Items: l}, err
 }

@@ -122,6 +122,9 @@ type SidebarChannel struct {
 	Type         string `json:"type"`
 	UnreadCount  int    `json:"unreadCount"`
 	MentionCount int    `json:"mentionCount"`
+	Muted        bool   `json:"muted"`
+	Starred      bool   `json:"starred"`
+	Section      string `json:"section,omitempty"`
 }
 
 // Sidebar lists the channels the actor is in, in a workspace, with their
@@ -131,12 +134,21 @@ func (s *Service) Sidebar(ctx context.Context, actor access.Actor, workspaceID s
 	if err != nil {
 		return nil, ReadState{}, err
 	}
+	dms, err := s.channels.Conversations(ctx, actor, workspaceID)
+	if err != nil {
+		return nil, ReadState{}, err
+	}
+	chans = append(chans, dms...)
 	var ids []string
 	var mine []SidebarChannel
 	for _, c := range chans {
 		if c.IsMember {
 			ids = append(ids, c.ID)
-			mine = append(mine, SidebarChannel{ChannelID: c.ID, Name: c.Name, Type: c.Type})
+			p, err := s.channels.Preferences(ctx, s.db, c.ID, actor.UserID)
+			if err != nil {
+				return nil, ReadState{}, err
+			}
+			mine = append(mine, SidebarChannel{ChannelID: c.ID, Name: c.Name, Type: c.Type, Muted: p.Muted, Starred: p.Starred, Section: p.Section})
 		}
 	}
 	states, err := s.readStates(ctx, actor.UserID, ids)
@@ -146,7 +158,9 @@ func (s *Service) Sidebar(ctx context.Context, actor access.Actor, workspaceID s
 	var total ReadState
 	for i := range mine {
 		mine[i].UnreadCount, mine[i].MentionCount = states[i].UnreadCount, states[i].MentionCount
-		total.UnreadCount += states[i].UnreadCount
+		if !mine[i].Muted { // a muted channel does not light up the workspace
+			total.UnreadCount += states[i].UnreadCount
+		}
 		total.MentionCount += states[i].MentionCount
 	}
 	if mine == nil {

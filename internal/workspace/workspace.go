@@ -146,6 +146,34 @@ func (s *Service) ShareWorkspace(ctx context.Context, a, b string) (bool, error)
 	return true, nil
 }
 
+// CommonWorkspaces returns up to limit workspaces every one of users is
+// a member of.
+func (s *Service) CommonWorkspaces(ctx context.Context, users []string, limit int) ([]string, error) {
+	if len(users) == 0 {
+		return nil, nil
+	}
+	args := make([]any, 0, len(users)+2)
+	for _, u := range users {
+		args = append(args, u)
+	}
+	args = append(args, len(users), limit)
+	rows, err := s.db.QueryContext(ctx, `SELECT workspace_id FROM workspace_members WHERE user_id IN (?`+strings.Repeat(",?", len(users)-1)+`)
+		GROUP BY workspace_id HAVING COUNT(*) = ? ORDER BY workspace_id LIMIT ?`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("workspace: common workspaces: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("workspace: common workspaces: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
 var slugRE = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,48}[a-z0-9])?$`)
 
 func checkName(p *httpapi.Problems, name string) string {
