@@ -23,6 +23,7 @@ var sampleBodies = map[string]any{
 	"POST /api/v1/messages/{id}/reactions":           map[string]string{"emoji": "👍"},
 	"POST /api/v1/channels/{id}/messages":            map[string]string{"text": "hello from outside"},
 	"PATCH /api/v1/messages/{id}":                    map[string]string{"text": "edited from outside"},
+	"POST /api/v1/channels/{id}/bookmarks":           map[string]string{"title": "x", "url": "https://example.com"},
 }
 
 // TestNothingCrossesWorkspaces calls every registered API route as a user
@@ -46,7 +47,7 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 		s.must(201, "POST", "/api/v1/channels/"+secretChannel.ID+"/messages", ann.Access, map[string]string{"text": "we buy Initech on Friday"}).JSON(t, &secretMessage)
 
 		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general", secretMessage.ID, "Initech"}
-		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp"}
+		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp", "{bookmarkId}": "no-such-bookmark"}
 		routes := s.run.app.routes.Routes()
 		if len(routes) < 30 {
 			t.Fatalf("only %d routes registered", len(routes))

@@ -16,6 +16,8 @@ var noBody = []string{
 	"PUT /api/v1/users/me/avatar", // the image itself, not JSON
 	"POST /api/v1/channels/{id}/join", "POST /api/v1/channels/{id}/leave",
 	"POST /api/v1/channels/{id}/archive", "POST /api/v1/channels/{id}/unarchive",
+	"POST /api/v1/messages/{id}/pin", "POST /api/v1/messages/{id}/save",
+	"POST /api/v1/messages/{id}/follow", "POST /api/v1/messages/{id}/thread-read",
 }
 
 // TestOpenAPIAgreesWithHandlers: the served document lists exactly the

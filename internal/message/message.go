@@ -57,6 +57,7 @@ type Message struct {
 	CreatedAt       time.Time  `json:"createdAt"`
 	EditedAt        *time.Time `json:"editedAt,omitempty"`
 	Deleted         bool       `json:"deleted"`
+	AlsoInChannel   bool       `json:"alsoInChannel,omitempty"`
 	Mentions        Mentions   `json:"mentions"`
 	Reactions       []Reaction `json:"reactions"`
 }
@@ -78,13 +79,13 @@ func New(db *store.DB, log *slog.Logger, checker *access.Checker, channels *chan
 	return &Service{db: db, log: log, access: checker, channels: channels, now: now}
 }
 
-const columns = "id, channel_id, seq, author_id, client_msg_id, text, thread_id, reply_count, last_reply_ms, created_ms, edited_ms, deleted_ms"
+const columns = "id, channel_id, seq, author_id, client_msg_id, text, thread_id, reply_count, last_reply_ms, created_ms, edited_ms, deleted_ms, also_in_channel"
 
 func scan(row interface{ Scan(...any) error }) (Message, error) {
 	var m Message
 	var lastReply, created, edited, deleted int64
 	err := row.Scan(&m.ID, &m.ChannelID, &m.Seq, &m.AuthorID, &m.ClientMessageID, &m.Text, &m.ThreadID, &m.ReplyCount,
-		&lastReply, &created, &edited, &deleted)
+		&lastReply, &created, &edited, &deleted, &m.AlsoInChannel)
 	m.CreatedAt = time.UnixMilli(created).UTC()
 	if lastReply != 0 {
 		t := time.UnixMilli(lastReply).UTC()
@@ -128,7 +129,7 @@ func event(ctx context.Context, tx *store.Tx, channelID, kind string, m Message)
 // Post sends a message to a channel the actor is in. With a
 // clientMessageId the same request twice gives the first message back
 // (created reports which).
-func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text, clientID, threadID string) (m Message, created bool, err error) {
+func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text, clientID, threadID string, alsoInChannel bool) (m Message, created bool, err error) {
 	c, err := s.channels.Get(ctx, actor, channelID)
 	if err != nil {
 		return Message{}, false, err
@@ -158,11 +159,17 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 	now := s.now()
 	m = Message{ID: uuid.Must(uuid.NewV7()).String(), ChannelID: channelID, AuthorID: actor.UserID, ClientMessageID: clientID,
 		Text: text, ThreadID: threadID, CreatedAt: now.UTC().Truncate(time.Millisecond)}
+	if threadID == "" {
+		alsoInChannel = false
+	}
+	m.AlsoInChannel = alsoInChannel
 	dup := false
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		dup = false
+		rootAuthor := ""
 		if threadID != "" {
-			if err := s.bumpThread(ctx, tx, channelID, threadID, now); err != nil {
+			var err error
+			if rootAuthor, err = s.bumpThread(ctx, tx, channelID, threadID, now); err != nil {
 				return err
 			}
 		}
@@ -172,8 +179,8 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 			return fmt.Errorf("message: next seq of %s: %w", channelID, err)
 		}
 		m.Mentions = ParseMentions(text)
-		_, err := tx.ExecContext(ctx, "INSERT INTO messages (id, channel_id, seq, author_id, client_msg_id, text, thread_id, created_ms, broadcast) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli(), flag(m.Mentions.Channel || m.Mentions.Here))
+		_, err := tx.ExecContext(ctx, "INSERT INTO messages (id, channel_id, seq, author_id, client_msg_id, text, thread_id, created_ms, broadcast, also_in_channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli(), flag(m.Mentions.Channel || m.Mentions.Here), flag(alsoInChannel))
 		if tx.Dialect().IsUniqueViolation(err) && clientID != "" {
 			dup = true // the same send raced itself; the other copy won
 			return errRollback
@@ -183,6 +190,11 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 		}
 		if err := recordMentions(ctx, tx, m); err != nil {
 			return err
+		}
+		if threadID != "" {
+			if err := autoFollow(ctx, tx, m, rootAuthor); err != nil {
+				return err
+			}
 		}
 		// The author has read what they wrote.
 		if err := markRead(ctx, tx, channelID, actor.UserID, m.Seq, now); err != nil {
@@ -207,18 +219,20 @@ func (s *Service) byClientID(ctx context.Context, q store.Querier, author, clien
 	return scan(q.QueryRowContext(ctx, "SELECT "+columns+" FROM messages WHERE author_id = ? AND client_msg_id = ?", author, clientID))
 }
 
-// bumpThread checks a reply's parent and counts the reply on it.
-func (s *Service) bumpThread(ctx context.Context, tx *store.Tx, channelID, threadID string, now time.Time) error {
-	res, err := tx.ExecContext(ctx,
-		"UPDATE messages SET reply_count = reply_count + 1, last_reply_ms = ? WHERE id = ? AND channel_id = ? AND thread_id = '' AND deleted_ms = 0",
-		now.UnixMilli(), threadID, channelID)
+// bumpThread checks a reply's parent, counts the reply on it and returns
+// the parent's author.
+func (s *Service) bumpThread(ctx context.Context, tx *store.Tx, channelID, threadID string, now time.Time) (string, error) {
+	var author string
+	err := tx.QueryRowContext(ctx,
+		"UPDATE messages SET reply_count = reply_count + 1, last_reply_ms = ? WHERE id = ? AND channel_id = ? AND thread_id = '' AND deleted_ms = 0 RETURNING author_id",
+		now.UnixMilli(), threadID, channelID).Scan(&author)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", httpapi.InvalidField("threadId", "must be a message of this channel that is not itself a reply")
+	}
 	if err != nil {
-		return fmt.Errorf("message: count reply: %w", err)
+		return "", fmt.Errorf("message: count reply: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return httpapi.InvalidField("threadId", "must be a message of this channel that is not itself a reply")
-	}
-	return nil
+	return author, nil
 }
 
 // Get returns one message the actor may see.
@@ -254,7 +268,7 @@ func (s *Service) History(ctx context.Context, actor access.Actor, channelID str
 	if _, err := s.channels.Get(ctx, actor, channelID); err != nil {
 		return nil, "", err
 	}
-	return s.page(ctx, "channel_id = ? AND thread_id = ''", channelID, p)
+	return s.page(ctx, "channel_id = ? AND (thread_id = '' OR also_in_channel = 1)", channelID, p)
 }
 
 // Replies returns a thread's replies, oldest first.

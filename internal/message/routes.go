@@ -34,6 +34,20 @@ func (h *Routes) Mount(rt *gateway.Router) {
 		gateway.Response(200, Message{}))
 	r("POST /api/v1/channels/{id}/read", "Mark read up to a message (unread: true marks unread from it)", h.read,
 		gateway.Request(ReadRequest{}), gateway.Response(200, ReadState{}))
+	r("POST /api/v1/messages/{id}/pin", "Pin a message in its channel", h.pin(true), gateway.Response(204, nil))
+	r("DELETE /api/v1/messages/{id}/pin", "Unpin a message", h.pin(false), gateway.Response(204, nil))
+	r("GET /api/v1/channels/{id}/pins", "A channel's pinned messages", h.pins, gateway.Response(200, httpapi.List[Message]{}))
+	r("POST /api/v1/messages/{id}/save", "Save a message for later", h.save(true), gateway.Response(204, nil))
+	r("DELETE /api/v1/messages/{id}/save", "Forget a saved message", h.save(false), gateway.Response(204, nil))
+	r("GET /api/v1/users/me/saved", "Saved messages", h.saved, gateway.Response(200, httpapi.List[Message]{}))
+	r("GET /api/v1/channels/{id}/bookmarks", "A channel's bookmarked links", h.bookmarks, gateway.Response(200, httpapi.List[Bookmark]{}))
+	r("POST /api/v1/channels/{id}/bookmarks", "Bookmark a link in a channel", h.addBookmark,
+		gateway.Request(BookmarkRequest{}), gateway.Response(201, Bookmark{}))
+	r("DELETE /api/v1/channels/{id}/bookmarks/{bookmarkId}", "Remove a bookmark", h.removeBookmark, gateway.Response(204, nil))
+	r("POST /api/v1/messages/{id}/follow", "Follow a thread", h.follow(true), gateway.Response(204, nil))
+	r("DELETE /api/v1/messages/{id}/follow", "Unfollow a thread", h.follow(false), gateway.Response(204, nil))
+	r("POST /api/v1/messages/{id}/thread-read", "Mark a thread read to its end", h.threadRead, gateway.Response(204, nil))
+	r("GET /api/v1/workspaces/{id}/threads", "Followed threads with unread replies", h.threads, gateway.Response(200, httpapi.List[ThreadSummary]{}))
 	r("GET /api/v1/workspaces/{id}/sidebar", "The caller's channels with unread and mention counts, and totals", h.sidebar,
 		gateway.Response(200, SidebarResponse{}))
 }
@@ -93,6 +107,8 @@ type PostRequest struct {
 	Text            string `json:"text"`
 	ClientMessageID string `json:"clientMessageId"`
 	ThreadID        string `json:"threadId"`
+	// AlsoInChannel shows a reply in the channel too.
+	AlsoInChannel bool `json:"alsoInChannel"`
 }
 
 // EditRequest is a message's new text.
@@ -120,7 +136,7 @@ func (h *Routes) post(r *http.Request) (int, any, error) {
 	if err := httpapi.Decode(r, &in, 256<<10); err != nil {
 		return 0, nil, err
 	}
-	m, created, err := h.Svc.Post(r.Context(), actor(r), r.PathValue("id"), in.Text, in.ClientMessageID, in.ThreadID)
+	m, created, err := h.Svc.Post(r.Context(), actor(r), r.PathValue("id"), in.Text, in.ClientMessageID, in.ThreadID, in.AlsoInChannel)
 	if !created {
 		return http.StatusOK, m, err
 	}
@@ -152,4 +168,65 @@ func (h *Routes) replies(r *http.Request) (int, any, error) {
 	}
 	items, next, err := h.Svc.Replies(r.Context(), actor(r), r.PathValue("id"), p)
 	return http.StatusOK, httpapi.List[Message]{Items: items, NextCursor: next}, err
+}
+
+// BookmarkRequest is a link to keep.
+type BookmarkRequest struct {
+	Title string `json:"title"`
+	URL   string `json:"url"`
+}
+
+func (h *Routes) pin(pinned bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		return http.StatusNoContent, nil, h.Svc.SetPinned(r.Context(), actor(r), r.PathValue("id"), pinned)
+	}
+}
+
+func (h *Routes) pins(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Pins(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[Message]{Items: l}, err
+}
+
+func (h *Routes) save(saved bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		return http.StatusNoContent, nil, h.Svc.SetSaved(r.Context(), actor(r), r.PathValue("id"), saved)
+	}
+}
+
+func (h *Routes) saved(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Saved(r.Context(), actor(r))
+	return http.StatusOK, httpapi.List[Message]{Items: l}, err
+}
+
+func (h *Routes) bookmarks(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Bookmarks(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[Bookmark]{Items: l}, err
+}
+
+func (h *Routes) addBookmark(r *http.Request) (int, any, error) {
+	var in BookmarkRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	b, err := h.Svc.AddBookmark(r.Context(), actor(r), r.PathValue("id"), in.Title, in.URL)
+	return http.StatusCreated, b, err
+}
+
+func (h *Routes) removeBookmark(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, h.Svc.RemoveBookmark(r.Context(), actor(r), r.PathValue("id"), r.PathValue("bookmarkId"))
+}
+
+func (h *Routes) follow(on bool) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		return http.StatusNoContent, nil, h.Svc.SetFollowing(r.Context(), actor(r), r.PathValue("id"), on)
+	}
+}
+
+func (h *Routes) threadRead(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, h.Svc.MarkThreadRead(r.Context(), actor(r), r.PathValue("id"))
+}
+
+func (h *Routes) threads(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Threads(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[ThreadSummary]{Items: l}, err
 }
