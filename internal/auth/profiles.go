@@ -161,3 +161,13 @@ func (s *Service) Email(ctx context.Context, userID string) (string, error) {
 	u, err := s.user(ctx, s.db, userID)
 	return u.Email, err
 }
+
+// ActorFor is the actor a background job acts as for userID (its bans
+// and system role as they are now).
+func (s *Service) ActorFor(ctx context.Context, userID string) (access.Actor, error) {
+	u, err := s.user(ctx, s.db, userID)
+	if err != nil {
+		return access.Actor{}, err
+	}
+	return access.Actor{UserID: u.ID, SystemAdmin: u.SystemAdmin, Banned: u.Banned}, nil
+}

@@ -69,6 +69,7 @@ type Service struct {
 	access   *access.Checker
 	channels *channel.Service
 	now      func() time.Time
+	actors   Actors
 }
 
 // New returns a Service.

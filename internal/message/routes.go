@@ -3,6 +3,7 @@ package message
 import (
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/gateway"
@@ -48,6 +49,11 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	r("DELETE /api/v1/messages/{id}/follow", "Unfollow a thread", h.follow(false), gateway.Response(204, nil))
 	r("POST /api/v1/messages/{id}/thread-read", "Mark a thread read to its end", h.threadRead, gateway.Response(204, nil))
 	r("GET /api/v1/workspaces/{id}/threads", "Followed threads with unread replies", h.threads, gateway.Response(200, httpapi.List[ThreadSummary]{}))
+	r("POST /api/v1/channels/{id}/scheduled", "Schedule a message", h.schedule, gateway.Request(ScheduleRequest{}), gateway.Response(201, Scheduled{}))
+	r("GET /api/v1/users/me/scheduled", "Scheduled messages waiting (or failed)", h.listScheduled(KindMessage), gateway.Response(200, httpapi.List[Scheduled]{}))
+	r("POST /api/v1/messages/{id}/reminders", "Remind me about this message", h.remind, gateway.Request(RemindRequest{}), gateway.Response(201, Scheduled{}))
+	r("GET /api/v1/users/me/reminders", "Reminders waiting", h.listScheduled(KindReminder), gateway.Response(200, httpapi.List[Scheduled]{}))
+	r("DELETE /api/v1/scheduled/{id}", "Cancel a scheduled message or reminder", h.cancel, gateway.Response(204, nil))
 	r("GET /api/v1/workspaces/{id}/sidebar", "The caller's channels with unread and mention counts, and totals", h.sidebar,
 		gateway.Response(200, SidebarResponse{}))
 }
@@ -229,4 +235,45 @@ func (h *Routes) threadRead(r *http.Request) (int, any, error) {
 func (h *Routes) threads(r *http.Request) (int, any, error) {
 	l, err := h.Svc.Threads(r.Context(), actor(r), r.PathValue("id"))
 	return http.StatusOK, httpapi.List[ThreadSummary]{Items: l}, err
+}
+
+// ScheduleRequest is a message to send later.
+type ScheduleRequest struct {
+	Text     string    `json:"text"`
+	ThreadID string    `json:"threadId"`
+	At       time.Time `json:"at"`
+}
+
+// RemindRequest says when.
+type RemindRequest struct {
+	At time.Time `json:"at"`
+}
+
+func (h *Routes) schedule(r *http.Request) (int, any, error) {
+	var in ScheduleRequest
+	if err := httpapi.Decode(r, &in, 256<<10); err != nil {
+		return 0, nil, err
+	}
+	it, err := h.Svc.Schedule(r.Context(), actor(r), r.PathValue("id"), in.Text, in.ThreadID, in.At)
+	return http.StatusCreated, it, err
+}
+
+func (h *Routes) remind(r *http.Request) (int, any, error) {
+	var in RemindRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	it, err := h.Svc.Remind(r.Context(), actor(r), r.PathValue("id"), in.At)
+	return http.StatusCreated, it, err
+}
+
+func (h *Routes) listScheduled(kind string) httpapi.HandlerFunc {
+	return func(r *http.Request) (int, any, error) {
+		l, err := h.Svc.ListScheduled(r.Context(), actor(r), kind)
+		return http.StatusOK, httpapi.List[Scheduled]{Items: l}, err
+	}
+}
+
+func (h *Routes) cancel(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, h.Svc.CancelScheduled(r.Context(), actor(r), r.PathValue("id"))
 }
