@@ -55,9 +55,11 @@ func TestScheduledMessagesAndReminders(t *testing.T) {
 		s.clock.Add(time.Hour + time.Second)
 		s.login(&tm.bob) // an hour on, his access token has expired
 		s.login(&tm.ann)
-		h := waitHistory(t, s, tm.bob, tm.general.ID, 2)
+		if h := waitHistory(t, s, tm.bob, tm.general.ID, 2); len(h) < 2 {
+			t.Fatalf("not sent 5 s after the due time: %+v", h)
+		}
 		time.Sleep(600 * time.Millisecond) // a second worker pass must not send it again
-		h = waitHistory(t, s, tm.bob, tm.general.ID, 0)
+		h := waitHistory(t, s, tm.bob, tm.general.ID, 0)
 		if len(h) != 2 || h[1].Text != "Good morning!" || h[1].AuthorID != tm.ann.ID {
 			t.Fatalf("after the due time: %+v", h)
 		}
