@@ -5,17 +5,21 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/inbox"
 	"github.com/quikapp/quikapp/internal/message"
 	"github.com/quikapp/quikapp/internal/store"
 )
 
 func init() {
 	moduleDefs["message"] = moduleDef{
-		migrations: []store.Migrations{message.Migrations},
+		migrations: []store.Migrations{message.Migrations, inbox.Migrations},
 		build: func(d *Deps) (Module, error) {
 			svc := message.New(d.DB, d.Log, d.Identity.Access, d.Identity.Channels, d.Identity.Now)
 			svc.SetActors(d.Identity.Auth)
-			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc}, nil
+			in := &inbox.Service{DB: d.DB, Log: d.Log, Now: d.Identity.Now, Visible: func(ctx context.Context, userID, channelID string) bool {
+				return d.Identity.Channels.CanFollow(ctx, userID, channelID) == nil
+			}}
+			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc, inbox: in}, nil
 		},
 	}
 }
@@ -24,9 +28,13 @@ func init() {
 type messageModule struct {
 	routes *message.Routes
 	svc    *message.Service
+	inbox  *inbox.Service
 }
 
-func (m *messageModule) Mount(rt *gateway.Router) { m.routes.Mount(rt) }
+func (m *messageModule) Mount(rt *gateway.Router) {
+	m.routes.Mount(rt)
+	m.inbox.Mount(rt)
+}
 
 // scheduledInterval is how often due scheduled messages and reminders
 // are looked for: a query on an index, cheap enough to run often.

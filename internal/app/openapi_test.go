@@ -18,6 +18,7 @@ var noBody = []string{
 	"POST /api/v1/channels/{id}/archive", "POST /api/v1/channels/{id}/unarchive",
 	"POST /api/v1/messages/{id}/pin", "POST /api/v1/messages/{id}/save",
 	"POST /api/v1/messages/{id}/follow", "POST /api/v1/messages/{id}/thread-read",
+	"POST /api/v1/notifications/read-all", "POST /api/v1/notifications/{id}/read",
 }
 
 // TestOpenAPIAgreesWithHandlers: the served document lists exactly the

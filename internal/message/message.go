@@ -197,6 +197,9 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 				return err
 			}
 		}
+		if err := notifyPeople(ctx, tx, c, m); err != nil {
+			return err
+		}
 		// The author has read what they wrote.
 		if err := markRead(ctx, tx, channelID, actor.UserID, m.Seq, now); err != nil {
 			return err
