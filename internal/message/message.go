@@ -504,3 +504,9 @@ func recordMentions(ctx context.Context, tx *store.Tx, m Message) error {
 	}
 	return nil
 }
+
+// Channel returns the workspace of a channel the actor can see.
+func (s *Service) Channel(ctx context.Context, actor access.Actor, channelID string) (string, error) {
+	c, err := s.channels.Get(ctx, actor, channelID)
+	return c.WorkspaceID, err
+}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quikapp/quikapp/internal/platform/netguard"
 	"io"
 	"net/http"
 	"net/url"
@@ -81,7 +82,10 @@ func New(cfg Config) (*Sender, error) {
 	}
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		// Endpoints come from browsers' subscriptions, that is from users:
+		// never let one point us at an internal address.
+		hc = netguard.Policy{}.Client(30 * time.Second)
+		hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	}
 	return &Sender{cfg: cfg, hc: hc}, nil
 }

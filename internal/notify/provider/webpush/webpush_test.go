@@ -11,10 +11,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/quikapp/quikapp/internal/platform/netguard"
 	"io"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"sync"
 	"testing"
@@ -137,8 +139,11 @@ func setup(t *testing.T) (*pushService, *Sender) {
 	t.Cleanup(p.srv.Close)
 	vapid, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	pub, _ := vapid.PublicKey.ECDH()
+	// The test's push service is on loopback, which the default client
+	// refuses (see TestDefaultClientRefusesInternalEndpoints).
+	loopback := netguard.Policy{Allow: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}}.Client(5 * time.Second)
 	s, err := New(Config{PublicKey: base64.RawURLEncoding.EncodeToString(pub.Bytes()), PrivateKey: vapid,
-		Subject: "ops@quikapp.test", AllowHTTP: true})
+		Subject: "ops@quikapp.test", AllowHTTP: true, HTTPClient: loopback})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,5 +210,19 @@ func TestNewValidates(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
+	}
+}
+
+// A subscription pointing at an internal address is refused when the
+// socket is dialled, by the default client.
+func TestDefaultClientRefusesInternalEndpoints(t *testing.T) {
+	p, withLoopback := setup(t)
+	s, err := New(Config{PublicKey: withLoopback.cfg.PublicKey, PrivateKey: withLoopback.cfg.PrivateKey, Subject: "ops@quikapp.test", AllowHTTP: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = s.Send(context.Background(), notify.Message{ID: "m1", Destination: p.browser.subscription(p.srv.URL + "/push"), Title: "t", Body: "b"})
+	if err == nil || !strings.Contains(err.Error(), "not allowed") {
+		t.Fatalf("internal endpoint: %v", err)
 	}
 }
