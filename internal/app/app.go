@@ -20,6 +20,7 @@ import (
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/outbox"
 	"github.com/quikapp/quikapp/internal/platform"
+	"github.com/quikapp/quikapp/internal/platform/netguard"
 	"github.com/quikapp/quikapp/internal/store"
 	"github.com/quikapp/quikapp/web"
 )
@@ -36,6 +37,9 @@ type Deps struct {
 	Server *platform.Server
 	// Identity is accounts, workspaces, access and the API router.
 	Identity *Identity
+	// Outbound is what fetches of user-supplied URLs may reach (link
+	// previews): the public internet only, unless a test allows more.
+	Outbound netguard.Policy
 }
 
 // Module is one capability (see services.go) mounted into the process.
@@ -93,6 +97,8 @@ type App struct {
 	tuneAuth func(*auth.Config)
 	// smtpTLS lets tests trust their own SMTP server's certificate.
 	smtpTLS *tls.Config
+	// outbound widens Deps.Outbound for tests (their servers are on loopback).
+	outbound netguard.Policy
 	// routes is the API router and deps the shared parts, once started
 	// (tests reach in).
 	routes *gateway.Router
@@ -212,7 +218,7 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 	}
 	a.health.AddCheck("database", db.Ping)
 	a.health.AddCheck("bus", b.Ping)
-	deps := &Deps{Config: a.cfg, Log: a.log, DB: db, Bus: b, Metrics: a.metrics, Health: a.health, Server: a.server}
+	deps := &Deps{Config: a.cfg, Log: a.log, DB: db, Bus: b, Metrics: a.metrics, Health: a.health, Server: a.server, Outbound: a.outbound}
 
 	fail := func(err error) (*Deps, map[string]Module, error) {
 		_ = b.Close()

@@ -16,6 +16,7 @@ func init() {
 		build: func(d *Deps) (Module, error) {
 			svc := message.New(d.DB, d.Log, d.Identity.Access, d.Identity.Channels, d.Identity.Now)
 			svc.SetActors(d.Identity.Auth)
+			svc.SetPreviewClient(d.Outbound.Client(5 * time.Second))
 			in := &inbox.Service{DB: d.DB, Log: d.Log, Now: d.Identity.Now, Visible: func(ctx context.Context, userID, channelID string) bool {
 				return d.Identity.Channels.CanFollow(ctx, userID, channelID) == nil
 			}}

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -45,21 +46,22 @@ const (
 
 // Message is a message as the API shows it.
 type Message struct {
-	ID              string     `json:"id"`
-	ChannelID       string     `json:"channelId"`
-	Seq             int64      `json:"seq"`
-	AuthorID        string     `json:"authorId"`
-	ClientMessageID string     `json:"clientMessageId,omitempty"`
-	Text            string     `json:"text"`
-	ThreadID        string     `json:"threadId,omitempty"`
-	ReplyCount      int        `json:"replyCount"`
-	LastReplyAt     *time.Time `json:"lastReplyAt,omitempty"`
-	CreatedAt       time.Time  `json:"createdAt"`
-	EditedAt        *time.Time `json:"editedAt,omitempty"`
-	Deleted         bool       `json:"deleted"`
-	AlsoInChannel   bool       `json:"alsoInChannel,omitempty"`
-	Mentions        Mentions   `json:"mentions"`
-	Reactions       []Reaction `json:"reactions"`
+	ID              string        `json:"id"`
+	ChannelID       string        `json:"channelId"`
+	Seq             int64         `json:"seq"`
+	AuthorID        string        `json:"authorId"`
+	ClientMessageID string        `json:"clientMessageId,omitempty"`
+	Text            string        `json:"text"`
+	ThreadID        string        `json:"threadId,omitempty"`
+	ReplyCount      int           `json:"replyCount"`
+	LastReplyAt     *time.Time    `json:"lastReplyAt,omitempty"`
+	CreatedAt       time.Time     `json:"createdAt"`
+	EditedAt        *time.Time    `json:"editedAt,omitempty"`
+	Deleted         bool          `json:"deleted"`
+	AlsoInChannel   bool          `json:"alsoInChannel,omitempty"`
+	Mentions        Mentions      `json:"mentions"`
+	Reactions       []Reaction    `json:"reactions"`
+	Previews        []LinkPreview `json:"previews"`
 }
 
 // Service implements messages.
@@ -70,6 +72,7 @@ type Service struct {
 	channels *channel.Service
 	now      func() time.Time
 	actors   Actors
+	previews *http.Client
 }
 
 // New returns a Service.
@@ -100,7 +103,7 @@ func scan(row interface{ Scan(...any) error }) (Message, error) {
 		m.Deleted, m.Text = true, "" // what was said is gone for everyone
 	}
 	m.Mentions = ParseMentions(m.Text)
-	m.Reactions = []Reaction{}
+	m.Reactions, m.Previews = []Reaction{}, []LinkPreview{}
 	return m, err
 }
 
@@ -200,6 +203,9 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 		if err := notifyPeople(ctx, tx, c, m); err != nil {
 			return err
 		}
+		if err := queuePreviews(ctx, tx, m); err != nil {
+			return err
+		}
 		// The author has read what they wrote.
 		if err := markRead(ctx, tx, channelID, actor.UserID, m.Seq, now); err != nil {
 			return err
@@ -252,7 +258,7 @@ func (s *Service) Get(ctx context.Context, actor access.Actor, id string) (Messa
 	if err != nil {
 		return Message{}, channel.Channel{}, httpapi.NotFound("message")
 	}
-	if m.Reactions, err = reactionsOf(ctx, s.db, m.ID); err != nil {
+	if err = decorate(ctx, s.db, &m); err != nil {
 		return Message{}, channel.Channel{}, err
 	}
 	return m, c, nil
@@ -437,7 +443,7 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, id, text string)
 		if err := recordMentions(ctx, tx, m); err != nil {
 			return err
 		}
-		if m.Reactions, err = reactionsOf(ctx, tx, m.ID); err != nil {
+		if err = decorate(ctx, tx, &m); err != nil {
 			return err
 		}
 		return event(ctx, tx, m.ChannelID, "updated", m)

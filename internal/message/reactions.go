@@ -73,7 +73,7 @@ func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji strin
 		if err != nil {
 			return fmt.Errorf("message: react: %w", err)
 		}
-		if m.Reactions, err = reactionsOf(ctx, tx, id); err != nil {
+		if err = decorate(ctx, tx, &m); err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -88,12 +88,14 @@ func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji strin
 	return m, err
 }
 
-func reactionsOf(ctx context.Context, q store.Querier, id string) ([]Reaction, error) {
-	ms := []Message{{ID: id}}
+// decorate loads one message's reactions and previews.
+func decorate(ctx context.Context, q store.Querier, m *Message) error {
+	ms := []Message{*m}
 	if err := attachReactions(ctx, q, ms); err != nil {
-		return nil, err
+		return err
 	}
-	return ms[0].Reactions, nil
+	*m = ms[0]
+	return nil
 }
 
 // attachReactions loads the reactions of a page of messages in one query.
@@ -133,5 +135,8 @@ func attachReactions(ctx context.Context, q store.Querier, ms []Message) error {
 		m.Reactions[j].Count++
 		m.Reactions[j].Users = append(m.Reactions[j].Users, user)
 	}
-	return rows.Err()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	return attachPreviews(ctx, q, ms)
 }

@@ -255,17 +255,30 @@ func userNotice(ctx context.Context, tx *store.Tx, userID, kind string, payload 
 	return outbox.Add(ctx, tx, bus.Message{ID: uuid.Must(uuid.NewV7()).String(), Subject: "user." + userID + "." + kind, Data: data})
 }
 
-// Run does due items every interval until ctx ends.
+// Run does due items and pending link previews every interval until
+// ctx ends; previews run in a loop of their own, so a slow page never
+// holds up a scheduled message.
 func (s *Service) Run(ctx context.Context, interval time.Duration) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.every(ctx, interval, "link_previews_failed", s.RunPreviews)
+	}()
+	s.every(ctx, interval, "scheduled_run_failed", s.RunDue)
+	<-done
+	return nil
+}
+
+func (s *Service) every(ctx context.Context, interval time.Duration, failure string, fn func(context.Context) (int, error)) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
-			return nil
+			return
 		case <-t.C:
-			if _, err := s.RunDue(ctx); err != nil && ctx.Err() == nil {
-				s.log.WarnContext(ctx, "scheduled_run_failed", "error", err)
+			if _, err := fn(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, failure, "error", err)
 			}
 		}
 	}
