@@ -286,7 +286,17 @@ func TestPortsServeOnlyTheirService(t *testing.T) {
 	if _, err := internal.Notify(context.Background(), internalReq(&pb.NotifyRequest{TenantId: "acme", UserIds: []string{"u1"}})); connect.CodeOf(err) != connect.CodeInvalidArgument {
 		t.Fatalf("invalid Notify: %v", err)
 	}
-	code, body, h := r.get(t, http.MethodGet, "http://"+r.addrs.Metrics+"/metrics")
+	// The stream's first frame reaches the client as its counter is
+	// bumped, so give the counter a moment rather than race it.
+	var code int
+	var body string
+	var h http.Header
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+		code, body, h = r.get(t, http.MethodGet, "http://"+r.addrs.Metrics+"/metrics")
+		if strings.Contains(body, `notify_stream_events_total{kind="heartbeat"}`) || time.Now().After(deadline) {
+			break
+		}
+	}
 	if code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "text/plain; version=0.0.4") {
 		t.Fatalf("/metrics: %d %q", code, h.Get("Content-Type"))
 	}
