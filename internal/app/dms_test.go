@@ -103,3 +103,30 @@ func TestChannelSettings(t *testing.T) {
 		}
 	})
 }
+
+func TestReadReceiptsInDMs(t *testing.T) {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		tm := newTeam(t, s, "acme-receipts")
+		var dm channel.Channel
+		s.must(200, "POST", "/api/v1/dms", tm.ann.Access, map[string]any{"userIds": []string{tm.bob.ID}}).JSON(t, &dm)
+		st, code := openSSE(t, s, tm.ann.Access, "channel:"+dm.ID)
+		if code != 200 {
+			t.Fatalf("stream: %d", code)
+		}
+		m := post(t, s, tm.ann, dm.ID, "seen this?")
+		s.must(200, "POST", "/api/v1/channels/"+dm.ID+"/read", tm.bob.Access, map[string]string{"messageId": m.ID})
+		st.waitFor(t, "event: read_receipt")
+		var r struct{ Items []message.Receipt }
+		s.must(200, "GET", "/api/v1/channels/"+dm.ID+"/read-receipts", tm.ann.Access, nil).JSON(t, &r)
+		if len(r.Items) != 1 || r.Items[0].UserID != tm.bob.ID || r.Items[0].LastReadSeq != m.Seq {
+			t.Fatalf("receipts: %+v", r.Items)
+		}
+		// Bob stops sharing them.
+		s.must(200, "PUT", "/api/v1/users/me/settings", tm.bob.Access, `{"privacy":{"showPresence":true,"readReceipts":false,"allowDirectMessagesFromAnyone":true}}`)
+		s.must(200, "GET", "/api/v1/channels/"+dm.ID+"/read-receipts", tm.ann.Access, nil).JSON(t, &r)
+		if len(r.Items) != 0 {
+			t.Fatalf("receipts after opting out: %+v", r.Items)
+		}
+		s.must(400, "GET", "/api/v1/channels/"+tm.general.ID+"/read-receipts", tm.ann.Access, nil)
+	})
+}

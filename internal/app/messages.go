@@ -17,6 +17,10 @@ func init() {
 			svc := message.New(d.DB, d.Log, d.Identity.Access, d.Identity.Channels, d.Identity.Now)
 			svc.SetActors(d.Identity.Auth)
 			svc.SetPreviewClient(d.Outbound.Client(5 * time.Second))
+			svc.SetReceiptPolicy(func(ctx context.Context, userID string) bool {
+				st, err := d.Identity.Auth.Settings(ctx, userID)
+				return err == nil && st.Privacy.ReadReceipts
+			})
 			in := &inbox.Service{DB: d.DB, Log: d.Log, Now: d.Identity.Now, Visible: func(ctx context.Context, userID, channelID string) bool {
 				return d.Identity.Channels.CanFollow(ctx, userID, channelID) == nil
 			}}

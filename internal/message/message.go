@@ -73,6 +73,7 @@ type Service struct {
 	now      func() time.Time
 	actors   Actors
 	previews *http.Client
+	receipts ReceiptPolicy
 }
 
 // New returns a Service.

@@ -69,7 +69,16 @@ func (s *Service) MarkRead(ctx context.Context, actor access.Actor, channelID, m
 		}
 		// Every device of the user updates its badges.
 		data, _ := json.Marshal(map[string]any{"type": "read_state.changed", "data": map[string]any{"channelId": channelID}})
-		return outbox.Add(ctx, tx, bus.Message{ID: uuid.Must(uuid.NewV7()).String(), Subject: "user." + actor.UserID + ".read_state", Data: data})
+		if err := outbox.Add(ctx, tx, bus.Message{ID: uuid.Must(uuid.NewV7()).String(), Subject: "user." + actor.UserID + ".read_state", Data: data}); err != nil {
+			return err
+		}
+		// In a direct conversation the others see it, if the reader shares
+		// read receipts.
+		if (c.Type == "dm" || c.Type == "group") && !unread && s.receipts != nil && s.receipts(ctx, actor.UserID) {
+			data, _ := json.Marshal(map[string]any{"type": "read_receipt", "data": Receipt{UserID: actor.UserID, LastReadSeq: seq}})
+			return outbox.Add(ctx, tx, bus.Message{ID: uuid.Must(uuid.NewV7()).String(), Subject: "channel." + channelID + ".read_receipt", Data: data})
+		}
+		return nil
 	})
 	if err != nil {
 		return ReadState{}, err
@@ -167,4 +176,55 @@ func (s *Service) Sidebar(ctx context.Context, actor access.Actor, workspaceID s
 		mine = []SidebarChannel{}
 	}
 	return mine, total, nil
+}
+
+// ReceiptPolicy says whether a user shares read receipts (their privacy
+// setting).
+type ReceiptPolicy func(ctx context.Context, userID string) bool
+
+// SetReceiptPolicy installs the policy; without one nobody shares.
+func (s *Service) SetReceiptPolicy(p ReceiptPolicy) { s.receipts = p }
+
+// Receipt is how far one member of a direct conversation has read.
+type Receipt struct {
+	UserID      string `json:"userId"`
+	LastReadSeq int64  `json:"lastReadSeq"`
+}
+
+// Receipts lists the read positions of the other members of a DM or
+// group DM who share them.
+func (s *Service) Receipts(ctx context.Context, actor access.Actor, channelID string) ([]Receipt, error) {
+	c, err := s.channels.Get(ctx, actor, channelID)
+	if err != nil {
+		return nil, err
+	}
+	if c.Type != "dm" && c.Type != "group" {
+		return nil, httpapi.InvalidField("id", "read receipts exist in direct conversations only")
+	}
+	rows, err := s.db.QueryContext(ctx,
+		`SELECT cm.user_id, COALESCE(r.last_read_seq, 0) FROM channel_members cm
+		 LEFT JOIN channel_reads r ON r.channel_id = cm.channel_id AND r.user_id = cm.user_id
+		 WHERE cm.channel_id = ? AND cm.user_id <> ? ORDER BY cm.user_id`, channelID, actor.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("message: receipts: %w", err)
+	}
+	defer rows.Close()
+	var all []Receipt
+	for rows.Next() {
+		var r Receipt
+		if err := rows.Scan(&r.UserID, &r.LastReadSeq); err != nil {
+			return nil, fmt.Errorf("message: receipts: %w", err)
+		}
+		all = append(all, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("message: receipts: %w", err)
+	}
+	out := []Receipt{}
+	for _, r := range all {
+		if s.receipts != nil && s.receipts(ctx, r.UserID) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
 }

@@ -54,6 +54,8 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	r("POST /api/v1/messages/{id}/reminders", "Remind me about this message", h.remind, gateway.Request(RemindRequest{}), gateway.Response(201, Scheduled{}))
 	r("GET /api/v1/users/me/reminders", "Reminders waiting", h.listScheduled(KindReminder), gateway.Response(200, httpapi.List[Scheduled]{}))
 	r("DELETE /api/v1/scheduled/{id}", "Cancel a scheduled message or reminder", h.cancel, gateway.Response(204, nil))
+	r("GET /api/v1/channels/{id}/read-receipts", "How far the others in a direct conversation have read", h.receipts,
+		gateway.Response(200, httpapi.List[Receipt]{}))
 	r("GET /api/v1/workspaces/{id}/sidebar", "The caller's channels with unread and mention counts, and totals", h.sidebar,
 		gateway.Response(200, SidebarResponse{}))
 }
@@ -276,4 +278,9 @@ func (h *Routes) listScheduled(kind string) httpapi.HandlerFunc {
 
 func (h *Routes) cancel(r *http.Request) (int, any, error) {
 	return http.StatusNoContent, nil, h.Svc.CancelScheduled(r.Context(), actor(r), r.PathValue("id"))
+}
+
+func (h *Routes) receipts(r *http.Request) (int, any, error) {
+	l, err := h.Svc.Receipts(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, httpapi.List[Receipt]{Items: l}, err
 }
