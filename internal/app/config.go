@@ -26,6 +26,9 @@ type Config struct {
 	ShutdownTimeout time.Duration
 	ShutdownDelay   time.Duration
 	Identity        IdentityConfig
+	// DigestDelay is how long a notification waits unread, its person
+	// away, before it goes out by email.
+	DigestDelay time.Duration
 	// set holds the variables that were set, as given (for the admin
 	// configuration page, which redacts secrets).
 	set map[string]string
@@ -83,6 +86,7 @@ var Vars = []Var{
 	{Name: "QUIKAPP_LOG_FORMAT", Default: "json", Help: "json or text"},
 	{Name: "QUIKAPP_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful shutdown may take before connections are cut"},
 	{Name: "QUIKAPP_SHUTDOWN_DELAY", Default: "0s", Help: "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
+	{Name: "QUIKAPP_DIGEST_DELAY", Default: "30m", Help: "unread notifications of people away this long are emailed to them (their settings allowing)"},
 	{Name: "QUIKAPP_PUBLIC_URL", Default: "http://localhost:3000", Help: "the address users reach QuikApp at; links in emails point here"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY_FILE", Default: "", Help: "PEM file of the Ed25519 or RSA key that signs access tokens; empty: a key kept in the data dir (single node only)"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY", Default: "", Help: "the same key as PEM text (secret); the file wins when both are set"},
@@ -133,6 +137,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 		cfg.NATSURL = u.String()
 	}
 	cfg.Identity = loadIdentity(r)
+	cfg.DigestDelay = r.Duration("QUIKAPP_DIGEST_DELAY", 30*time.Minute, time.Minute)
 	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
 	if err != nil {
 		r.Fail("QUIKAPP_SERVICES", err.Error())

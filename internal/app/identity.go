@@ -36,6 +36,8 @@ type Identity struct {
 	Router     *gateway.Router
 	// Now is the clock every module reads (tests control it).
 	Now func() time.Time
+	// Mailer sends account and notification email.
+	Mailer auth.Mailer
 }
 
 // identityMigrations are applied by every process.
@@ -133,7 +135,7 @@ func (a *App) newIdentity(d *Deps) (*Identity, error) {
 	rt := gateway.New(gateway.Config{Log: d.Log, Auth: authSvc, Limiter: limiter, TrustedProxies: c.TrustedProxies,
 		IPRule:   ratelimit.Rule{Name: "auth-ip", Limit: c.AuthRate.Limit, Window: c.AuthRate.Window},
 		UserRule: ratelimit.Rule{Name: "user", Limit: c.UserRate.Limit, Window: c.UserRate.Window}})
-	return &Identity{Now: acfg.Now, Auth: authSvc, Workspaces: ws, Channels: channels, Access: checker, Limiter: limiter, Router: rt}, nil
+	return &Identity{Now: acfg.Now, Mailer: mailer, Auth: authSvc, Workspaces: ws, Channels: channels, Access: checker, Limiter: limiter, Router: rt}, nil
 }
 
 func signingKeys(cfg Config) (token.Key, []token.Key, error) {

@@ -1,7 +1,11 @@
 package app
 
 import (
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/inbox"
@@ -88,6 +92,63 @@ func TestNotificationInbox(t *testing.T) {
 		post(t, s, tm.ann, tm.general.ID, "<@"+tm.bob.ID+"> ping")
 		if n := unread(t, s, tm.bob); n != 0 {
 			t.Fatalf("level none still notifies: %d", n)
+		}
+	})
+}
+
+func mailsTo(t *testing.T, s *api, addr, subject string) int {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(s.cfg.DataDir, "mail", "*.eml"))
+	n := 0
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if strings.Contains(string(b), "To: "+addr+"\r\n") && strings.Contains(string(b), subject) {
+			n++
+		}
+	}
+	return n
+}
+
+func TestEmailDigestForPeopleAway(t *testing.T) {
+	old := digestInterval
+	digestInterval = 100 * time.Millisecond
+	t.Cleanup(func() { digestInterval = old })
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		tm := newTeam(t, s, "acme-digest")
+		cat := s.signUp("Cat")
+		joinWorkspace(t, s, tm.ann, cat, tm.ws.ID, "member")
+		s.must(200, "PUT", "/api/v1/users/me/settings", cat.Access, `{"notifications":{"desktop":"all","mobile":"all","email":"none","emailDigest":"daily"}}`)
+		post(t, s, tm.ann, tm.general.ID, "<@"+tm.bob.ID+"> <@"+cat.ID+"> the contract needs your signature")
+		time.Sleep(400 * time.Millisecond)
+		if n := mailsTo(t, s, tm.bob.Email, "unread on QuikApp"); n != 0 {
+			t.Fatal("a digest went out before the delay")
+		}
+		s.clock.Add(31 * time.Minute) // everyone has been away half an hour
+		deadline := time.Now().Add(5 * time.Second)
+		for mailsTo(t, s, tm.bob.Email, "1 unread on QuikApp") == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if n := mailsTo(t, s, tm.bob.Email, "1 unread on QuikApp"); n != 1 {
+			t.Fatalf("bob got %d digests, want 1", n)
+		}
+		time.Sleep(400 * time.Millisecond)
+		if n := mailsTo(t, s, tm.bob.Email, "unread on QuikApp"); n != 1 {
+			t.Fatalf("bob got %d digests after more rounds, want still 1", n)
+		}
+		if n := mailsTo(t, s, cat.Email, "unread on QuikApp"); n != 0 {
+			t.Fatal("a digest reached someone whose email setting is none")
+		}
+		// Someone who is around gets no email.
+		s.login(&tm.bob)
+		post(t, s, tm.bob, tm.general.ID, "<@"+tm.ann.ID+"> done")
+		// Her notification becomes due while she was active 11 minutes ago
+		// (at no moment is it both due and her away).
+		s.clock.Add(20 * time.Minute)
+		s.login(&tm.ann)
+		s.clock.Add(11 * time.Minute)
+		time.Sleep(400 * time.Millisecond)
+		if n := mailsTo(t, s, tm.ann.Email, "unread on QuikApp"); n != 0 {
+			t.Fatal("a digest reached someone who is active")
 		}
 	})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/inbox"
 	"github.com/quikapp/quikapp/internal/message"
@@ -24,7 +25,14 @@ func init() {
 			in := &inbox.Service{DB: d.DB, Log: d.Log, Now: d.Identity.Now, Visible: func(ctx context.Context, userID, channelID string) bool {
 				return d.Identity.Channels.CanFollow(ctx, userID, channelID) == nil
 			}}
-			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc, inbox: in}, nil
+			digest := &inbox.Digest{Service: in, Delay: d.Config.DigestDelay, PublicURL: d.Config.Identity.PublicURL,
+				Recipient: func(ctx context.Context, userID string) (inbox.Recipient, error) {
+					return recipient(ctx, d.Identity.Auth, userID)
+				},
+				Send: func(ctx context.Context, to, subject, text string) error {
+					return d.Identity.Mailer.SendMail(ctx, auth.Mail{To: to, Subject: subject, Text: text})
+				}}
+			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc, inbox: in, digest: digest}, nil
 		},
 	}
 }
@@ -34,6 +42,7 @@ type messageModule struct {
 	routes *message.Routes
 	svc    *message.Service
 	inbox  *inbox.Service
+	digest *inbox.Digest
 }
 
 func (m *messageModule) Mount(rt *gateway.Router) {
@@ -45,4 +54,55 @@ func (m *messageModule) Mount(rt *gateway.Router) {
 // are looked for: a query on an index, cheap enough to run often.
 const scheduledInterval = 250 * time.Millisecond
 
-func (m *messageModule) Run(ctx context.Context) error { return m.svc.Run(ctx, scheduledInterval) }
+func (m *messageModule) Run(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(digestInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := m.digest.Run(ctx); err != nil && ctx.Err() == nil {
+					m.inbox.Log.WarnContext(ctx, "digest_run_failed", "error", err)
+				}
+			}
+		}
+	}()
+	err := m.svc.Run(ctx, scheduledInterval)
+	<-done
+	return err
+}
+
+// digestInterval is how often digests are looked for (a variable so the
+// tests need not wait a minute).
+var digestInterval = time.Minute
+
+// recipient gathers what the digest needs from the account.
+func recipient(ctx context.Context, a *auth.Service, userID string) (inbox.Recipient, error) {
+	st, err := a.Settings(ctx, userID)
+	if err != nil {
+		return inbox.Recipient{}, err
+	}
+	email, err := a.Email(ctx, userID)
+	if err != nil {
+		return inbox.Recipient{}, err
+	}
+	last, err := a.LastActive(ctx, userID)
+	if err != nil {
+		return inbox.Recipient{}, err
+	}
+	r := inbox.Recipient{Email: email, Level: st.Notifications.Email, QuietFrom: st.Notifications.QuietFrom,
+		QuietTo: st.Notifications.QuietTo, LastActive: last, Location: time.UTC}
+	if u, err := a.ActorFor(ctx, userID); err == nil && u.Banned {
+		r.Level = "none" // nothing goes to banned accounts
+	}
+	if tz, err := a.TimeZone(ctx, userID); err == nil && tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			r.Location = loc
+		}
+	}
+	return r, nil
+}

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"regexp"
 	"strings"
@@ -170,4 +171,23 @@ func (s *Service) ActorFor(ctx context.Context, userID string) (access.Actor, er
 		return access.Actor{}, err
 	}
 	return access.Actor{UserID: u.ID, SystemAdmin: u.SystemAdmin, Banned: u.Banned}, nil
+}
+
+// LastActive is when the user last used QuikApp: their most recently
+// used session (zero when they have none).
+func (s *Service) LastActive(ctx context.Context, userID string) (time.Time, error) {
+	var last sql.NullInt64
+	if err := s.db.QueryRowContext(ctx, "SELECT MAX(last_used_ms) FROM sessions WHERE user_id = ? AND revoked_ms = 0", userID).Scan(&last); err != nil {
+		return time.Time{}, fmt.Errorf("auth: last active: %w", err)
+	}
+	if !last.Valid {
+		return time.Time{}, nil
+	}
+	return time.UnixMilli(last.Int64), nil
+}
+
+// TimeZone is the user's IANA time zone ("" when unset).
+func (s *Service) TimeZone(ctx context.Context, userID string) (string, error) {
+	u, err := s.user(ctx, s.db, userID)
+	return u.TimeZone, err
 }
