@@ -7,7 +7,10 @@ import (
 )
 
 // lockClass is the first key of advisory locks taken through TryLock; the
-// second is the hash of the lock's name.
+// second is the hash of the schema and the lock's name. Advisory locks are
+// database-wide, so without the schema two installations sharing a
+// database in different schemas (and tests, which do exactly that) would
+// take each other's locks.
 const lockClass = 0x716b6c6b // "qklk"
 
 // TryLock takes the named cluster-wide lock without waiting. On PostgreSQL
@@ -29,7 +32,7 @@ func (db *DB) TryLock(ctx context.Context, name string) (unlock func(), ok bool,
 		return nil, false, fmt.Errorf("store: lock %s: connect: %w", name, err)
 	}
 	var got bool
-	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext($2))", lockClass, name).Scan(&got); err != nil {
+	if err := conn.QueryRowContext(ctx, "SELECT pg_try_advisory_lock($1, hashtext(current_schema() || ':' || $2))", lockClass, name).Scan(&got); err != nil {
 		_ = conn.Close()
 		return nil, false, fmt.Errorf("store: lock %s: %w", name, err)
 	}
@@ -38,7 +41,7 @@ func (db *DB) TryLock(ctx context.Context, name string) (unlock func(), ok bool,
 		return nil, false, nil
 	}
 	return func() {
-		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext($2))", lockClass, name)
+		_, _ = conn.ExecContext(context.WithoutCancel(ctx), "SELECT pg_advisory_unlock($1, hashtext(current_schema() || ':' || $2))", lockClass, name)
 		_ = conn.Close()
 	}, true, nil
 }

@@ -315,3 +315,23 @@ func TestOpenKeyValueDSN(t *testing.T) {
 		t.Fatalf("driver %s, want postgres", db.Driver())
 	}
 }
+
+// Installations in different schemas of one PostgreSQL database do not
+// share TryLock's locks (advisory locks are database-wide).
+func TestTryLockIsPerSchema(t *testing.T) {
+	a, b := storetest.Open(t, store.Postgres), storetest.Open(t, store.Postgres)
+	ctx := ctxT(t)
+	unlockA, ok, err := a.TryLock(ctx, "outbox-relay")
+	if err != nil || !ok {
+		t.Fatalf("schema A: ok=%v err=%v", ok, err)
+	}
+	defer unlockA()
+	unlockB, ok, err := b.TryLock(ctx, "outbox-relay")
+	if err != nil || !ok {
+		t.Fatalf("schema B is blocked by schema A's lock: ok=%v err=%v", ok, err)
+	}
+	unlockB()
+	if _, ok, _ := a.TryLock(ctx, "outbox-relay"); ok {
+		t.Fatal("the lock is no longer exclusive within a schema")
+	}
+}
