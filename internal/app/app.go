@@ -18,6 +18,7 @@ import (
 	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/bus"
 	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/outbox"
 	"github.com/quikapp/quikapp/internal/platform"
 	"github.com/quikapp/quikapp/internal/platform/netguard"
@@ -40,6 +41,8 @@ type Deps struct {
 	// Outbound is what fetches of user-supplied URLs may reach (link
 	// previews): the public internet only, unless a test allows more.
 	Outbound netguard.Policy
+	// PushSenders, when set, are used instead of the configured providers.
+	PushSenders map[string]notify.Sender
 }
 
 // Module is one capability (see services.go) mounted into the process.
@@ -99,6 +102,8 @@ type App struct {
 	smtpTLS *tls.Config
 	// outbound widens Deps.Outbound for tests (their servers are on loopback).
 	outbound netguard.Policy
+	// pushSenders replaces the configured push providers (tests record).
+	pushSenders map[string]notify.Sender
 	// routes is the API router and deps the shared parts, once started
 	// (tests reach in).
 	routes *gateway.Router
@@ -218,7 +223,7 @@ func (a *App) start(ctx context.Context) (*Deps, map[string]Module, error) {
 	}
 	a.health.AddCheck("database", db.Ping)
 	a.health.AddCheck("bus", b.Ping)
-	deps := &Deps{Config: a.cfg, Log: a.log, DB: db, Bus: b, Metrics: a.metrics, Health: a.health, Server: a.server, Outbound: a.outbound}
+	deps := &Deps{Config: a.cfg, Log: a.log, DB: db, Bus: b, Metrics: a.metrics, Health: a.health, Server: a.server, Outbound: a.outbound, PushSenders: a.pushSenders}
 
 	fail := func(err error) (*Deps, map[string]Module, error) {
 		_ = b.Close()

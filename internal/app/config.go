@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/auth/oidc"
+	"github.com/quikapp/quikapp/internal/notifyd"
 	"github.com/quikapp/quikapp/internal/platform/env"
 )
 
@@ -29,6 +30,10 @@ type Config struct {
 	// DigestDelay is how long a notification waits unread, its person
 	// away, before it goes out by email.
 	DigestDelay time.Duration
+	// Notify are the delivery providers (push, email, SMS) QuikApp's
+	// notifications go out through, read from notifyd's NOTIFY_*
+	// provider variables so one configuration serves both.
+	Notify notifyd.Providers
 	// set holds the variables that were set, as given (for the admin
 	// configuration page, which redacts secrets).
 	set map[string]string
@@ -138,6 +143,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	}
 	cfg.Identity = loadIdentity(r)
 	cfg.DigestDelay = r.Duration("QUIKAPP_DIGEST_DELAY", 30*time.Minute, time.Minute)
+	cfg.Notify = notifyd.LoadProviders(r)
 	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
 	if err != nil {
 		r.Fail("QUIKAPP_SERVICES", err.Error())

@@ -2,12 +2,17 @@ package app
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/quikapp/quikapp/internal/auth"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/inbox"
 	"github.com/quikapp/quikapp/internal/message"
+	"github.com/quikapp/quikapp/internal/notify"
+	"github.com/quikapp/quikapp/internal/notify/memstore"
 	"github.com/quikapp/quikapp/internal/store"
 )
 
@@ -32,7 +37,11 @@ func init() {
 				Send: func(ctx context.Context, to, subject, text string) error {
 					return d.Identity.Mailer.SendMail(ctx, auth.Mail{To: to, Subject: subject, Text: text})
 				}}
-			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc, inbox: in, digest: digest}, nil
+			push, err := newPush(d, in)
+			if err != nil {
+				return nil, err
+			}
+			return &messageModule{routes: &message.Routes{Svc: svc, Log: d.Log}, svc: svc, inbox: in, digest: digest, push: push}, nil
 		},
 	}
 }
@@ -43,6 +52,7 @@ type messageModule struct {
 	svc    *message.Service
 	inbox  *inbox.Service
 	digest *inbox.Digest
+	push   *inbox.Push
 }
 
 func (m *messageModule) Mount(rt *gateway.Router) {
@@ -55,25 +65,93 @@ func (m *messageModule) Mount(rt *gateway.Router) {
 const scheduledInterval = 250 * time.Millisecond
 
 func (m *messageModule) Run(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(digestInterval)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				if _, err := m.digest.Run(ctx); err != nil && ctx.Err() == nil {
-					m.inbox.Log.WarnContext(ctx, "digest_run_failed", "error", err)
-				}
+	var wg sync.WaitGroup
+	wg.Go(func() { every(ctx, m.inbox.Log, digestInterval, "digest_run_failed", m.digest.Run) })
+	wg.Go(func() { every(ctx, m.inbox.Log, scheduledInterval, "push_run_failed", m.push.Run) })
+	err := m.svc.Run(ctx, scheduledInterval)
+	wg.Wait()
+	return err
+}
+
+func every(ctx context.Context, log *slog.Logger, interval time.Duration, failure string, fn func(context.Context) (int, error)) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if _, err := fn(ctx); err != nil && ctx.Err() == nil {
+				log.WarnContext(ctx, failure, "error", err)
 			}
 		}
-	}()
-	err := m.svc.Run(ctx, scheduledInterval)
-	<-done
-	return err
+	}
+}
+
+// newPush delivers new notifications to devices through the notify
+// engine (the same pipeline notifyd runs) and its configured providers.
+func newPush(d *Deps, in *inbox.Service) (*inbox.Push, error) {
+	senders := d.PushSenders
+	if senders == nil {
+		all, err := d.Config.Notify.Senders()
+		if err != nil {
+			return nil, err
+		}
+		senders = map[string]notify.Sender{}
+		for _, ch := range []string{notify.ChannelWebPush, notify.ChannelMobilePush} {
+			if s, ok := all[ch]; ok {
+				senders[ch] = s
+			}
+		}
+	}
+	engine, err := notify.NewEngine(notify.EngineConfig{Store: memstore.New(), Senders: senders, Log: d.Log, Now: d.Identity.Now})
+	if err != nil {
+		return nil, err
+	}
+	return &inbox.Push{Service: in,
+		Prefs: func(ctx context.Context, userID string) (inbox.PushPrefs, error) {
+			return pushPrefs(ctx, d.Identity.Auth, userID)
+		},
+		Deliver: func(ctx context.Context, dev inbox.Device, userID, title string, n inbox.Notification) error {
+			ch := notify.ChannelMobilePush
+			if dev.Platform == "web" {
+				ch = notify.ChannelWebPush
+			}
+			if _, ok := senders[ch]; !ok {
+				return nil // no provider for this kind of device
+			}
+			counts, err := engine.Notify(ctx, notify.Request{TenantID: n.WorkspaceID, NotificationID: n.ID + "." + dev.Platform,
+				UserIDs: []string{userID}, Channels: []string{ch}, SubjectRef: n.MessageID, SubjectType: "message",
+				Title: title, Body: n.Snippet, Addresses: map[string]map[string]string{userID: {ch: dev.Token}}})
+			if err != nil {
+				return err
+			}
+			if counts.Failed > 0 {
+				return fmt.Errorf("push to a %s device failed", dev.Platform)
+			}
+			return nil
+		}}, nil
+}
+
+func pushPrefs(ctx context.Context, a *auth.Service, userID string) (inbox.PushPrefs, error) {
+	st, err := a.Settings(ctx, userID)
+	if err != nil {
+		return inbox.PushPrefs{}, err
+	}
+	targets, err := a.PushTargets(ctx, userID)
+	if err != nil {
+		return inbox.PushPrefs{}, err
+	}
+	p := inbox.PushPrefs{Level: st.Notifications.Mobile, QuietFrom: st.Notifications.QuietFrom, QuietTo: st.Notifications.QuietTo, Location: time.UTC}
+	if tz, err := a.TimeZone(ctx, userID); err == nil && tz != "" {
+		if loc, err := time.LoadLocation(tz); err == nil {
+			p.Location = loc
+		}
+	}
+	for _, t := range targets {
+		p.Devices = append(p.Devices, inbox.Device{Platform: t.Platform, Token: t.Token})
+	}
+	return p, nil
 }
 
 // digestInterval is how often digests are looked for (a variable so the

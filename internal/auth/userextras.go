@@ -402,3 +402,28 @@ func (s *Service) DeleteAvatar(ctx context.Context, userID string) error {
 	}
 	return nil
 }
+
+// PushTarget is a device's platform and token, for delivery only (the
+// API never shows tokens).
+type PushTarget struct {
+	Platform string
+	Token    string
+}
+
+// PushTargets lists the user's devices with their tokens.
+func (s *Service) PushTargets(ctx context.Context, userID string) ([]PushTarget, error) {
+	rows, err := s.db.QueryContext(ctx, "SELECT platform, push_token FROM user_devices WHERE user_id = ? ORDER BY last_seen_ms DESC", userID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: push targets: %w", err)
+	}
+	defer rows.Close()
+	var out []PushTarget
+	for rows.Next() {
+		var p PushTarget
+		if err := rows.Scan(&p.Platform, &p.Token); err != nil {
+			return nil, fmt.Errorf("auth: push targets: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}

@@ -6,6 +6,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"fmt"
+	"github.com/quikapp/quikapp/internal/notify"
 	"log/slog"
 	"math"
 	"time"
@@ -181,6 +182,33 @@ type APNsConfig struct {
 	BaseURL string // resolved from Sandbox unless overridden
 }
 
+// Providers are the delivery providers' settings alone (email, SMS,
+// WhatsApp, web push, mobile push), from the same NOTIFY_* variables;
+// QuikApp's in-process notification delivery reads them too, so one set
+// of variables configures both.
+type Providers struct {
+	Email         EmailConfig
+	SMS, WhatsApp TwilioConfig
+	WebPush       WebPushConfig
+	MobilePush    MobilePushConfig
+}
+
+// LoadProviders reads the provider settings, reporting bad ones on r.
+func LoadProviders(r *env.Reader) Providers {
+	return Providers{
+		Email:      loadEmail(r),
+		SMS:        loadTwilio(r, "NOTIFY_SMS_"),
+		WhatsApp:   loadTwilio(r, "NOTIFY_WHATSAPP_"),
+		WebPush:    loadWebPush(r),
+		MobilePush: loadMobilePush(r),
+	}
+}
+
+// Senders builds one sender per configured provider channel.
+func (p Providers) Senders() (map[string]notify.Sender, error) {
+	return buildSenders(Config{Email: p.Email, SMS: p.SMS, WhatsApp: p.WhatsApp, WebPush: p.WebPush, MobilePush: p.MobilePush})
+}
+
 // LoadConfig reads and validates the configuration from lookup (nil: the
 // process environment), reporting every bad variable at once. Variables of
 // a driver or provider that is not selected are not read at all.
@@ -207,12 +235,9 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 			MaxAttempts:  r.Int("NOTIFY_SEND_MAX_ATTEMPTS", 3, 1, 10),
 			RetryBackoff: r.PositiveDuration("NOTIFY_SEND_RETRY_BACKOFF", 500*time.Millisecond),
 		},
-		Email:      loadEmail(r),
-		SMS:        loadTwilio(r, "NOTIFY_SMS_"),
-		WhatsApp:   loadTwilio(r, "NOTIFY_WHATSAPP_"),
-		WebPush:    loadWebPush(r),
-		MobilePush: loadMobilePush(r),
 	}
+	p := LoadProviders(r)
+	c.Email, c.SMS, c.WhatsApp, c.WebPush, c.MobilePush = p.Email, p.SMS, p.WhatsApp, p.WebPush, p.MobilePush
 	checkPortsDistinct(r, c)
 	if err := r.Err(); err != nil {
 		return Config{}, fmt.Errorf("notifyd: invalid configuration:\n%w", err)
