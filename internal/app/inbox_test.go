@@ -87,6 +87,24 @@ func TestNotificationInbox(t *testing.T) {
 		if got := notifications(t, s, cat); len(got) != 0 {
 			t.Fatalf("a private channel's message reached a non-member: %+v", got)
 		}
+		// Keywords: whole words, any case, only in channels one is in.
+		s.must(200, "PUT", "/api/v1/users/me/settings", cat.Access, `{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","keywords":["Outage","release train"]}}`)
+		post(t, s, tm.ann, tm.general.ID, "outage while muted")
+		if got := notifications(t, s, cat); len(got) != 0 {
+			t.Fatalf("a keyword in a muted channel notified: %+v", got)
+		}
+		s.must(200, "PATCH", "/api/v1/channels/"+tm.general.ID+"/preferences", cat.Access, map[string]any{"muted": false})
+		post(t, s, tm.ann, tm.general.ID, "We have an OUTAGE in eu-west")
+		post(t, s, tm.ann, tm.general.ID, "outages happen; the release is on the train")
+		post(t, s, tm.ann, secret.ID, "outage postmortem (private)")
+		got = notifications(t, s, cat)
+		if len(got) != 1 || got[0].Kind != inbox.Keyword || !strings.Contains(got[0].Snippet, "OUTAGE") {
+			t.Fatalf("keyword notifications: %+v", got)
+		}
+		r := s.do("PUT", "/api/v1/users/me/settings", cat.Access, `{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","keywords":["x"]}}`)
+		if r.Status != 400 || !strings.Contains(r.Body, "keywords") {
+			t.Fatalf("one-letter keyword: %s", r)
+		}
 		// Level "none" silences mentions in that channel.
 		s.must(200, "PATCH", "/api/v1/channels/"+tm.general.ID+"/preferences", tm.bob.Access, map[string]any{"notificationLevel": "none"})
 		post(t, s, tm.ann, tm.general.ID, "<@"+tm.bob.ID+"> ping")

@@ -22,6 +22,7 @@ func init() {
 		build: func(d *Deps) (Module, error) {
 			svc := message.New(d.DB, d.Log, d.Identity.Access, d.Identity.Channels, d.Identity.Now)
 			svc.SetActors(d.Identity.Auth)
+			svc.SetKeywords(d.Identity.Auth)
 			svc.SetPreviewClient(d.Outbound.Client(5 * time.Second))
 			svc.SetReceiptPolicy(func(ctx context.Context, userID string) bool {
 				st, err := d.Identity.Auth.Settings(ctx, userID)
@@ -143,6 +144,9 @@ func pushPrefs(ctx context.Context, a *auth.Service, userID string) (inbox.PushP
 		return inbox.PushPrefs{}, err
 	}
 	p := inbox.PushPrefs{Level: st.Notifications.Mobile, QuietFrom: st.Notifications.QuietFrom, QuietTo: st.Notifications.QuietTo, Location: time.UTC}
+	if st.Notifications.PausedUntil != nil {
+		p.PausedUntil = *st.Notifications.PausedUntil
+	}
 	if tz, err := a.TimeZone(ctx, userID); err == nil && tz != "" {
 		if loc, err := time.LoadLocation(tz); err == nil {
 			p.Location = loc
@@ -174,6 +178,9 @@ func recipient(ctx context.Context, a *auth.Service, userID string) (inbox.Recip
 	}
 	r := inbox.Recipient{Email: email, Level: st.Notifications.Email, QuietFrom: st.Notifications.QuietFrom,
 		QuietTo: st.Notifications.QuietTo, LastActive: last, Location: time.UTC}
+	if st.Notifications.PausedUntil != nil {
+		r.PausedUntil = *st.Notifications.PausedUntil
+	}
 	if u, err := a.ActorFor(ctx, userID); err == nil && u.Banned {
 		r.Level = "none" // nothing goes to banned accounts
 	}

@@ -94,6 +94,17 @@ func TestPushToDevices(t *testing.T) {
 			if mobile.count() != 1 {
 				t.Fatal("pushed during quiet hours")
 			}
+			// Do not disturb pauses pushes until its time.
+			until := s.clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+			s.must(200, "PUT", "/api/v1/users/me/settings", tm.bob.Access, `{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily","pausedUntil":"`+until+`"}}`)
+			post(t, s, tm.ann, tm.general.ID, "<@"+tm.bob.ID+"> urgent?")
+			time.Sleep(600 * time.Millisecond)
+			if mobile.count() != 1 {
+				t.Fatal("pushed while paused")
+			}
+			s.must(200, "PUT", "/api/v1/users/me/settings", tm.bob.Access, `{"notifications":{"desktop":"all","mobile":"all","email":"all","emailDigest":"daily"}}`)
+			post(t, s, tm.ann, tm.general.ID, "<@"+tm.bob.ID+"> now?")
+			mobile.waitFor(t, 2)
 		})
 	}
 }

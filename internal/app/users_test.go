@@ -11,6 +11,7 @@ import (
 	"io"
 	"mime/multipart"
 	"net/http"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,7 @@ func TestSettings(t *testing.T) {
 		ann := s.signUp("Ann")
 		var st auth.Settings
 		s.must(200, "GET", "/api/v1/users/me/settings", ann.Access, nil).JSON(t, &st)
-		if st != auth.DefaultSettings {
+		if !reflect.DeepEqual(st, auth.DefaultSettings) {
 			t.Fatalf("defaults: %+v", st)
 		}
 		s.must(200, "PUT", "/api/v1/users/me/settings", ann.Access, `{"theme":"dark","notifications":{"desktop":"mentions","mobile":"none","email":"none","emailDigest":"weekly","quietFrom":"22:00","quietTo":"07:30"}}`)

@@ -12,6 +12,7 @@ import (
 	_ "image/jpeg"
 	_ "image/png"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -40,6 +41,11 @@ type NotificationSettings struct {
 	// Quiet hours in the user's time zone, "22:00" to "08:00"; empty: none.
 	QuietFrom string `json:"quietFrom"`
 	QuietTo   string `json:"quietTo"`
+	// PausedUntil is "do not disturb": no pushes or emails until then.
+	PausedUntil *time.Time `json:"pausedUntil,omitempty"`
+	// Keywords notify the user when a message in one of their channels
+	// contains them (case-insensitive, whole words).
+	Keywords []string `json:"keywords"`
 }
 
 // PrivacySettings say what others see.
@@ -52,7 +58,7 @@ type PrivacySettings struct {
 // DefaultSettings are what a new account has.
 var DefaultSettings = Settings{
 	Theme:         "system",
-	Notifications: NotificationSettings{Desktop: "all", Mobile: "mentions", Email: "mentions", EmailDigest: "daily"},
+	Notifications: NotificationSettings{Desktop: "all", Mobile: "mentions", Email: "mentions", EmailDigest: "daily", Keywords: []string{}},
 	Privacy:       PrivacySettings{ShowPresence: true, ReadReceipts: true, AllowDMsFromAll: true},
 }
 
@@ -87,7 +93,50 @@ func (st Settings) validate() error {
 	if (n.QuietFrom == "") != (n.QuietTo == "") {
 		p.Add("notifications.quietTo", "quiet hours need both quietFrom and quietTo")
 	}
+	if len(n.Keywords) > 20 {
+		p.Add("notifications.keywords", "at most 20 keywords")
+	}
+	for _, k := range n.Keywords {
+		if c := utf8.RuneCountInString(strings.TrimSpace(k)); c < 2 || c > 40 || strings.IndexFunc(k, unicode.IsControl) >= 0 {
+			p.Add("notifications.keywords", "each keyword has 2 to 40 characters")
+			break
+		}
+	}
 	return p.Err()
+}
+
+// normalizeKeywords trims, lower-cases and de-duplicates keywords.
+func normalizeKeywords(ks []string) []string {
+	out := []string{}
+	for _, k := range ks {
+		k = strings.ToLower(strings.TrimSpace(k))
+		if !slices.Contains(out, k) {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// KeywordWatchers returns, for the members of a channel who watch
+// keywords (and did not mute it or set it to "none"), their keywords (read with q, inside the message's
+// transaction).
+func (s *Service) KeywordWatchers(ctx context.Context, q store.Querier, channelID string) (map[string][]string, error) {
+	rows, err := q.QueryContext(ctx,
+		`SELECT k.user_id, k.keyword FROM user_keywords k JOIN channel_members m ON m.user_id = k.user_id AND m.channel_id = ?
+		 WHERE m.muted = 0 AND m.notify_level <> 'none'`, channelID)
+	if err != nil {
+		return nil, fmt.Errorf("auth: keyword watchers: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var u, k string
+		if err := rows.Scan(&u, &k); err != nil {
+			return nil, fmt.Errorf("auth: keyword watchers: %w", err)
+		}
+		out[u] = append(out[u], k)
+	}
+	return out, rows.Err()
 }
 
 // Settings returns the user's settings.
@@ -113,6 +162,7 @@ func (s *Service) SaveSettings(ctx context.Context, userID string, st Settings) 
 	if err := st.validate(); err != nil {
 		return Settings{}, err
 	}
+	st.Notifications.Keywords = normalizeKeywords(st.Notifications.Keywords)
 	raw, _ := json.Marshal(st)
 	now := ms(s.now())
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
@@ -122,6 +172,14 @@ func (s *Service) SaveSettings(ctx context.Context, userID string, st Settings) 
 			userID, string(raw), now)
 		if err != nil {
 			return fmt.Errorf("auth: save settings: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM user_keywords WHERE user_id = ?", userID); err != nil {
+			return fmt.Errorf("auth: save keywords: %w", err)
+		}
+		for _, k := range st.Notifications.Keywords {
+			if _, err := tx.ExecContext(ctx, "INSERT INTO user_keywords (user_id, keyword) VALUES (?, ?)", userID, k); err != nil {
+				return fmt.Errorf("auth: save keywords: %w", err)
+			}
 		}
 		return userEvent(ctx, tx, userID, "settings_changed", st)
 	})

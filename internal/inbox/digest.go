@@ -17,6 +17,8 @@ type Recipient struct {
 	Location           *time.Location
 	// LastActive is when they last used QuikApp (zero: never).
 	LastActive time.Time
+	// PausedUntil is do-not-disturb: no digest before it.
+	PausedUntil time.Time
 }
 
 // Digest emails people what they missed: unread notifications older than
@@ -100,17 +102,17 @@ func (d *Digest) one(ctx context.Context, userID string, now time.Time, cutoff i
 	if !r.LastActive.IsZero() && r.LastActive.After(now.Add(-d.Delay)) {
 		return false, nil // around: they will see it in the app
 	}
-	if inQuietHours(now, r.QuietFrom, r.QuietTo, r.Location) {
+	if inQuietHours(now, r.QuietFrom, r.QuietTo, r.Location) || now.Before(r.PausedUntil) {
 		return false, nil // later
 	}
-	kinds := "'mention', 'broadcast', 'dm', 'thread_reply'"
+	kinds := "'mention', 'broadcast', 'dm', 'thread_reply', 'keyword'"
 	if r.Level == "none" || r.Email == "" {
 		// Nothing by email: mark them so they are not looked at again.
 		_, err := s.DB.ExecContext(ctx, "UPDATE notifications SET emailed_ms = ? WHERE user_id = ? AND emailed_ms = 0 AND created_ms < ?", now.UnixMilli(), userID, cutoff)
 		return false, err
 	}
 	if r.Level == "mentions" {
-		kinds = "'mention', 'broadcast', 'dm'"
+		kinds = "'mention', 'broadcast', 'dm', 'keyword'"
 	}
 	items, _, err := s.List(ctx, userID, true, "", 50)
 	if err != nil {
@@ -162,6 +164,8 @@ func kindLabel(k string) string {
 		return "Direct message"
 	case ThreadReply:
 		return "Reply in a thread you follow"
+	case Keyword:
+		return "A keyword you follow"
 	}
 	return k
 }

@@ -40,6 +40,7 @@ const (
 	Broadcast   = "broadcast" // @channel, @here
 	DirectMsg   = "dm"
 	ThreadReply = "thread_reply"
+	Keyword     = "keyword"
 )
 
 // Notification is one inbox entry.

@@ -19,6 +19,8 @@ type PushPrefs struct {
 	QuietFrom, QuietTo string
 	Location           *time.Location
 	Devices            []Device
+	// PausedUntil is do-not-disturb: nothing is pushed before it.
+	PausedUntil time.Time
 }
 
 // Push sends new notifications to people's phones and browsers, once
@@ -36,8 +38,8 @@ type Push struct {
 
 // pushKinds are the kinds worth a buzz for each mobile setting.
 var pushKinds = map[string]map[string]bool{
-	"all":      {Mention: true, Broadcast: true, DirectMsg: true, ThreadReply: true},
-	"mentions": {Mention: true, Broadcast: true, DirectMsg: true},
+	"all":      {Mention: true, Broadcast: true, DirectMsg: true, ThreadReply: true, Keyword: true},
+	"mentions": {Mention: true, Broadcast: true, DirectMsg: true, Keyword: true},
 }
 
 // Run pushes what is new and returns how many deliveries it made.
@@ -90,7 +92,7 @@ func (p *Push) Run(ctx context.Context) (int, error) {
 			s.Log.WarnContext(ctx, "push_prefs_failed", "user", x.user, "error", err)
 			continue
 		}
-		if !pushKinds[prefs.Level][x.n.Kind] || inQuietHours(t, prefs.QuietFrom, prefs.QuietTo, prefs.Location) {
+		if !pushKinds[prefs.Level][x.n.Kind] || inQuietHours(t, prefs.QuietFrom, prefs.QuietTo, prefs.Location) || t.Before(prefs.PausedUntil) {
 			continue
 		}
 		if s.Visible != nil && !s.Visible(ctx, x.user, x.n.ChannelID) {

@@ -74,6 +74,7 @@ type Service struct {
 	actors   Actors
 	previews *http.Client
 	receipts ReceiptPolicy
+	keywords Keywords
 }
 
 // New returns a Service.
@@ -201,7 +202,7 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 				return err
 			}
 		}
-		if err := notifyPeople(ctx, tx, c, m); err != nil {
+		if err := s.notifyPeople(ctx, tx, c, m); err != nil {
 			return err
 		}
 		if err := queuePreviews(ctx, tx, m); err != nil {

@@ -3,6 +3,9 @@ package message
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
+	"unicode"
 
 	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/inbox"
@@ -14,7 +17,7 @@ import (
 // to "none"); everyone for @channel/@here (unless muted or "none"); the
 // followers of its thread. Only current members of the channel are ever
 // asked, so nothing of a private channel reaches anyone outside it.
-func notifyPeople(ctx context.Context, tx *store.Tx, c channel.Channel, m Message) error {
+func (s *Service) notifyPeople(ctx context.Context, tx *store.Tx, c channel.Channel, m Message) error {
 	base := inbox.Notification{WorkspaceID: c.WorkspaceID, ChannelID: c.ID, MessageID: m.ID, ThreadID: m.ThreadID,
 		ActorID: m.AuthorID, Snippet: m.Text, CreatedAt: m.CreatedAt}
 	type reason struct {
@@ -51,7 +54,55 @@ func notifyPeople(ctx context.Context, tx *store.Tx, c channel.Channel, m Messag
 			return err
 		}
 	}
-	return nil
+	// Keywords come last: any other reason is the stronger one.
+	if s.keywords == nil {
+		return nil
+	}
+	watchers, err := s.keywords.KeywordWatchers(ctx, tx, c.ID)
+	if err != nil || len(watchers) == 0 {
+		return err
+	}
+	words := wordsOf(m.Text)
+	var hit []string
+	for u, ks := range watchers {
+		for _, k := range ks {
+			if containsWords(words, wordsOf(k)) {
+				hit = append(hit, u)
+				break
+			}
+		}
+	}
+	n := base
+	n.Kind = inbox.Keyword
+	return inbox.Add(ctx, tx, n, hit)
+}
+
+// Keywords finds the members of a channel who watch keywords.
+type Keywords interface {
+	KeywordWatchers(ctx context.Context, q store.Querier, channelID string) (map[string][]string, error)
+}
+
+// SetKeywords installs the keyword lookup.
+func (s *Service) SetKeywords(k Keywords) { s.keywords = k }
+
+// wordsOf splits text into lower-case words (letters and digits), code
+// left out.
+func wordsOf(text string) []string {
+	text = strings.ToLower(codeSpan.ReplaceAllString(text, " "))
+	return strings.FieldsFunc(text, func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
+}
+
+// containsWords reports whether phrase occurs in words as a run.
+func containsWords(words, phrase []string) bool {
+	if len(phrase) == 0 {
+		return false
+	}
+	for i := 0; i+len(phrase) <= len(words); i++ {
+		if slices.Equal(words[i:i+len(phrase)], phrase) {
+			return true
+		}
+	}
+	return false
 }
 
 func column(ctx context.Context, tx *store.Tx, q string, args ...any) ([]string, error) {
