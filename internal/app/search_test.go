@@ -61,16 +61,16 @@ func TestSearchMessages(t *testing.T) {
 			t.Fatalf("highlight marks %q", string(w))
 		}
 		cases := map[string]int{
-			`"launch plan"`:         1,
-			`launch -draft`:         4,
-			`launch from:@Bob`:      3,
-			`launch in:#general`:    4,
-			`launch in:@Bob`:        1,
-			`has:link`:              1,
-			`has:reaction`:          1,
-			`is:thread launch`:      2,
-			`is:pinned`:             1,
-			`launch has:file`:       0,
+			`"launch plan"`:      1,
+			`launch -draft`:      4,
+			`launch from:@Bob`:   3,
+			`launch in:#general`: 4,
+			`launch in:@Bob`:     1,
+			`has:link`:           1,
+			`has:reaction`:       1,
+			`is:thread launch`:   2,
+			`is:pinned`:          1,
+			`launch has:file`:    0,
 			`launch before:` + s.clock.Now().Add(-24*time.Hour).UTC().Format("2006-01-02"): 1,
 			`launch on:` + s.clock.Now().UTC().Format("2006-01-02"):                        4,
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/quikapp/quikapp/internal/inbox"
 	"github.com/quikapp/quikapp/internal/message"
 	"github.com/quikapp/quikapp/internal/outbox"
+	"github.com/quikapp/quikapp/internal/search"
 	"github.com/quikapp/quikapp/internal/store"
 	"github.com/quikapp/quikapp/internal/store/storetest"
 	"github.com/quikapp/quikapp/internal/workspace"
@@ -32,6 +33,7 @@ type fixture struct {
 	reader  access.Actor // a member who has read nothing
 	writer  access.Actor
 	n       int
+	checker *access.Checker
 }
 
 type names struct{}
@@ -103,14 +105,15 @@ func setup(b *testing.B, driver string) *fixture {
 		}
 	}
 	b.Logf("%s: %d messages written in %s", driver, n, time.Since(start).Round(time.Millisecond))
-	f := &fixture{db: db, svc: message.New(db, log, checker, chans, nil), general: general, reader: reader, writer: writer, n: n}
+	f := &fixture{db: db, svc: message.New(db, log, checker, chans, nil), general: general, reader: reader, writer: writer, n: n, checker: checker}
 	return f
 }
 
 // BenchmarkS8 measures, per database, over a channel of n messages
 // (QUIKAPP_BENCH_MESSAGES, 1,000,000 by default): a 50-message history
 // page before a random point, the sidebar counts of a member who has read
-// nothing (the count stops at its cap), and sending a message.
+// nothing (the count stops at its cap), two searches, and sending a
+// message.
 func BenchmarkS8(b *testing.B) {
 	for _, d := range storetest.Drivers {
 		b.Run(d, func(b *testing.B) {
@@ -138,6 +141,24 @@ func BenchmarkS8(b *testing.B) {
 					}
 				}
 			})
+			// Search over the same channel through the search service: a
+			// selective query (a few hits) and a common word (every message
+			// matches; newest first, one page).
+			finder := &search.Service{DB: f.db, Access: f.checker, Messages: f.svc}
+			ws, err := f.svc.Channel(ctx, f.reader, f.general)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for name, q := range map[string]string{"search_selective": "number " + strconv.Itoa(f.n/2+7), "search_common": "quarterly"} {
+				b.Run(name, func(b *testing.B) {
+					for b.Loop() {
+						items, _, err := finder.Search(ctx, f.reader, search.Request{WorkspaceID: ws, Query: q, Limit: 20})
+						if err != nil || len(items) == 0 {
+							b.Fatalf("search %q: %d items, %v", q, len(items), err)
+						}
+					}
+				})
+			}
 			b.Run("send", func(b *testing.B) {
 				i := 0
 				for b.Loop() {

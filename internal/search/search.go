@@ -94,6 +94,7 @@ func (s *Service) messages(ctx context.Context, actor access.Actor, r Request, q
 		"(c.kind = 'public' OR EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = ?))"}
 	args := []any{r.WorkspaceID, actor.UserID}
 	positive := append(append([]string{}, q.Words...), q.Phrases...)
+	from := "messages m JOIN channels c ON c.id = m.channel_id"
 	if len(positive) > 0 {
 		if pg {
 			var parts []string
@@ -109,7 +110,10 @@ func (s *Service) messages(ctx context.Context, actor access.Actor, r Request, q
 			for _, t := range positive {
 				terms = append(terms, quoteFTS(t))
 			}
-			where, args = append(where, "m.rowid IN (SELECT rowid FROM message_fts WHERE message_fts MATCH ?)"), append(args, strings.Join(terms, " AND "))
+			// Joined, not IN (…): with newest-first order by rowid SQLite
+			// walks the index from the end and stops at the page's size.
+			from = "message_fts f JOIN messages m ON m.rowid = f.rowid JOIN channels c ON c.id = m.channel_id"
+			where, args = append([]string{"f.message_fts MATCH ?"}, where...), append([]any{strings.Join(terms, " AND ")}, args...)
 		}
 	}
 	if len(q.Not) > 0 {
@@ -167,7 +171,15 @@ func (s *Service) messages(ctx context.Context, actor access.Actor, r Request, q
 	if q.IsPinned {
 		where = append(where, "EXISTS (SELECT 1 FROM pins p WHERE p.message_id = m.id)")
 	}
+	// Newest first: by insertion order, which is time order. On SQLite
+	// that is the rowid, which the full-text index can walk backwards.
 	order := "m.created_ms DESC, m.id DESC"
+	if !pg {
+		order = "m.rowid DESC"
+		if len(positive) > 0 {
+			order = "f.rowid DESC" // the index's own order, so it can stop early
+		}
+	}
 	offset := 0
 	if r.Sort == "relevance" && len(positive) > 0 {
 		if pg {
@@ -201,10 +213,15 @@ func (s *Service) messages(ctx context.Context, actor access.Actor, r Request, q
 		}
 		// Newest order takes no arguments of its own, so these follow the
 		// other conditions' arguments directly.
-		where = append(where, "(m.created_ms < ? OR (m.created_ms = ? AND m.id < ?))")
-		args = append(args, n, n, id)
+		if pg {
+			where = append(where, "(m.created_ms < ? OR (m.created_ms = ? AND m.id < ?))")
+			args = append(args, n, n, id)
+		} else {
+			where = append(where, "m.rowid < (SELECT rowid FROM messages WHERE id = ?)")
+			args = append(args, id)
+		}
 	}
-	sqlText := "SELECT m.id FROM messages m JOIN channels c ON c.id = m.channel_id WHERE " + strings.Join(where, " AND ") +
+	sqlText := "SELECT m.id FROM " + from + " WHERE " + strings.Join(where, " AND ") +
 		" ORDER BY " + order + " LIMIT ? OFFSET ?"
 	args = append(args, r.Limit+1, offset)
 	ids, err := column(ctx, s.DB, sqlText, args...)
