@@ -30,6 +30,8 @@ type Config struct {
 	// DigestDelay is how long a notification waits unread, its person
 	// away, before it goes out by email.
 	DigestDelay time.Duration
+	// MaxUpload and MaxWorkspaceStorage bound files (bytes).
+	MaxUpload, MaxWorkspaceStorage int64
 	// Notify are the delivery providers (push, email, SMS) QuikApp's
 	// notifications go out through, read from notifyd's NOTIFY_*
 	// provider variables so one configuration serves both.
@@ -92,6 +94,8 @@ var Vars = []Var{
 	{Name: "QUIKAPP_SHUTDOWN_TIMEOUT", Default: "30s", Help: "how long a graceful shutdown may take before connections are cut"},
 	{Name: "QUIKAPP_SHUTDOWN_DELAY", Default: "0s", Help: "after SIGTERM, keep answering (not ready) this long before closing the listener; 5s behind a load balancer"},
 	{Name: "QUIKAPP_DIGEST_DELAY", Default: "30m", Help: "unread notifications of people away this long are emailed to them (their settings allowing)"},
+	{Name: "QUIKAPP_MAX_UPLOAD_MB", Default: "100", Help: "largest file one may upload, in MiB"},
+	{Name: "QUIKAPP_WORKSPACE_STORAGE_MB", Default: "10240", Help: "file storage per workspace, in MiB"},
 	{Name: "QUIKAPP_PUBLIC_URL", Default: "http://localhost:3000", Help: "the address users reach QuikApp at; links in emails point here"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY_FILE", Default: "", Help: "PEM file of the Ed25519 or RSA key that signs access tokens; empty: a key kept in the data dir (single node only)"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY", Default: "", Help: "the same key as PEM text (secret); the file wins when both are set"},
@@ -144,6 +148,8 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	cfg.Identity = loadIdentity(r)
 	cfg.DigestDelay = r.Duration("QUIKAPP_DIGEST_DELAY", 30*time.Minute, time.Minute)
 	cfg.Notify = notifyd.LoadProviders(r)
+	cfg.MaxUpload = int64(r.Int("QUIKAPP_MAX_UPLOAD_MB", 100, 1, 10240)) << 20
+	cfg.MaxWorkspaceStorage = int64(r.Int("QUIKAPP_WORKSPACE_STORAGE_MB", 10240, 1, 1<<30)) << 20
 	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
 	if err != nil {
 		r.Fail("QUIKAPP_SERVICES", err.Error())

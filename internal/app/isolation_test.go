@@ -43,10 +43,11 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 		s.must(201, "POST", "/api/v1/workspaces", mallory.Access, map[string]string{"name": "Mallory's", "slug": "mallorys"})
 		var secretChannel struct{ ID string }
 		s.must(201, "POST", "/api/v1/workspaces/"+ws.ID+"/channels", ann.Access, map[string]string{"name": "secret-merger", "type": "private"}).JSON(t, &secretChannel)
+		secretFile := s.uploadFile(t, ann, "?channelId="+secretChannel.ID, "merger-terms.txt", []byte("price: 1 billion"))
 		var secretMessage struct{ ID string }
 		s.must(201, "POST", "/api/v1/channels/"+secretChannel.ID+"/messages", ann.Access, map[string]string{"text": "we buy Initech on Friday"}).JSON(t, &secretMessage)
 
-		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general", secretMessage.ID, "Initech"}
+		secrets := []string{ws.ID, ann.ID, bob.ID, ann.Email, bob.Email, "Acme Secret", "acme-secret", "carol@example.com", inv.ID, sessions.Items[0].ID, secretChannel.ID, "secret-merger", "general", secretMessage.ID, "Initech", secretFile.ID, "merger-terms", "1 billion"}
 		ids := map[string]string{"{id}": ws.ID, "{userId}": bob.ID, "{provider}": "corp", "{bookmarkId}": "no-such-bookmark"}
 		routes := s.run.app.routes.Routes()
 		if len(routes) < 30 {
@@ -60,6 +61,8 @@ func TestNothingCrossesWorkspaces(t *testing.T) {
 			switch {
 			case strings.HasPrefix(path, "/api/v1/users/{id}"), strings.HasPrefix(path, "/api/v1/admin/users/{id}"):
 				path = strings.Replace(path, "{id}", ann.ID, 1)
+			case strings.HasPrefix(path, "/api/v1/files/{id}"):
+				path = strings.Replace(path, "{id}", secretFile.ID, 1)
 			case strings.HasPrefix(path, "/api/v1/messages/{id}"):
 				path = strings.Replace(path, "{id}", secretMessage.ID, 1)
 			case strings.HasPrefix(path, "/api/v1/channels/{id}"):

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/quikapp/quikapp/internal/auth"
+	"github.com/quikapp/quikapp/internal/file"
 	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/inbox"
 	"github.com/quikapp/quikapp/internal/message"
@@ -18,11 +19,12 @@ import (
 
 func init() {
 	moduleDefs["message"] = moduleDef{
-		migrations: []store.Migrations{message.Migrations, inbox.Migrations},
+		migrations: []store.Migrations{message.Migrations, inbox.Migrations, file.Migrations},
 		build: func(d *Deps) (Module, error) {
 			svc := message.New(d.DB, d.Log, d.Identity.Access, d.Identity.Channels, d.Identity.Now)
 			svc.SetActors(d.Identity.Auth)
 			svc.SetKeywords(d.Identity.Auth)
+			svc.SetFiles(messageFiles{newFiles(d)})
 			svc.SetPreviewClient(d.Outbound.Client(5 * time.Second))
 			svc.SetReceiptPolicy(func(ctx context.Context, userID string) bool {
 				st, err := d.Identity.Auth.Settings(ctx, userID)

@@ -14,6 +14,7 @@ var noBody = []string{
 	"POST /api/v1/auth/logout", "POST /api/v1/auth/verify-email/request",
 	"POST /api/v1/admin/users/{id}/ban", "POST /api/v1/admin/users/{id}/unban",
 	"PUT /api/v1/users/me/avatar", // the image itself, not JSON
+	"POST /api/v1/files",          // multipart
 	"POST /api/v1/channels/{id}/join", "POST /api/v1/channels/{id}/leave",
 	"POST /api/v1/channels/{id}/archive", "POST /api/v1/channels/{id}/unarchive",
 	"POST /api/v1/messages/{id}/pin", "POST /api/v1/messages/{id}/save",

@@ -88,7 +88,7 @@ func (s *Service) list(ctx context.Context, q string, args ...any) ([]Message, e
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("message: list: %w", err)
 	}
-	return out, attachReactions(ctx, s.db, out)
+	return out, s.enrich(ctx, s.db, out)
 }
 
 // SetSaved saves a message for later, or forgets it (the actor's own list).

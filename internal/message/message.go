@@ -62,6 +62,7 @@ type Message struct {
 	Mentions        Mentions      `json:"mentions"`
 	Reactions       []Reaction    `json:"reactions"`
 	Previews        []LinkPreview `json:"previews"`
+	Files           []Attachment  `json:"files"`
 }
 
 // Service implements messages.
@@ -75,6 +76,7 @@ type Service struct {
 	previews *http.Client
 	receipts ReceiptPolicy
 	keywords Keywords
+	files    Files
 }
 
 // New returns a Service.
@@ -105,7 +107,7 @@ func scan(row interface{ Scan(...any) error }) (Message, error) {
 		m.Deleted, m.Text = true, "" // what was said is gone for everyone
 	}
 	m.Mentions = ParseMentions(m.Text)
-	m.Reactions, m.Previews = []Reaction{}, []LinkPreview{}
+	m.Reactions, m.Previews, m.Files = []Reaction{}, []LinkPreview{}, []Attachment{}
 	return m, err
 }
 
@@ -136,6 +138,30 @@ func event(ctx context.Context, tx *store.Tx, channelID, kind string, m Message)
 // clientMessageId the same request twice gives the first message back
 // (created reports which).
 func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text, clientID, threadID string, alsoInChannel bool) (m Message, created bool, err error) {
+	return s.PostWithFiles(ctx, actor, channelID, text, clientID, threadID, alsoInChannel, nil)
+}
+
+// Attachment is a file carried by a message.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+}
+
+// Files shares uploads into messages and finds them again (the file
+// module implements it).
+type Files interface {
+	Share(ctx context.Context, tx *store.Tx, actor access.Actor, workspaceID, channelID, messageID string, ids []string) ([]Attachment, error)
+	OfMessages(ctx context.Context, q store.Querier, messageIDs []string) (map[string][]Attachment, error)
+}
+
+// SetFiles installs the file module.
+func (s *Service) SetFiles(f Files) { s.files = f }
+
+// PostWithFiles is Post with attachments (file ids the actor can see);
+// a message with files may have no text.
+func (s *Service) PostWithFiles(ctx context.Context, actor access.Actor, channelID, text, clientID, threadID string, alsoInChannel bool, fileIDs []string) (m Message, created bool, err error) {
 	c, err := s.channels.Get(ctx, actor, channelID)
 	if err != nil {
 		return Message{}, false, err
@@ -149,8 +175,13 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 	if c.Archived {
 		return Message{}, false, httpapi.Conflict("this channel is archived")
 	}
-	if text, err = checkText(text); err != nil {
+	if len(fileIDs) > 0 && strings.TrimSpace(text) == "" {
+		text = ""
+	} else if text, err = checkText(text); err != nil {
 		return Message{}, false, err
+	}
+	if len(fileIDs) > 0 && s.files == nil {
+		return Message{}, false, httpapi.InvalidField("fileIds", "file sharing is not running in this process")
 	}
 	if len(clientID) > MaxClientIDLen || strings.ContainsFunc(clientID, func(r rune) bool { return r < 0x21 || r > 0x7e }) {
 		return Message{}, false, httpapi.InvalidField("clientMessageId", "must be at most 64 printable ASCII characters")
@@ -208,6 +239,11 @@ func (s *Service) Post(ctx context.Context, actor access.Actor, channelID, text,
 		if err := queuePreviews(ctx, tx, m); err != nil {
 			return err
 		}
+		if len(fileIDs) > 0 {
+			if m.Files, err = s.files.Share(ctx, tx, actor, c.WorkspaceID, channelID, m.ID, fileIDs); err != nil {
+				return err
+			}
+		}
 		// The author has read what they wrote.
 		if err := markRead(ctx, tx, channelID, actor.UserID, m.Seq, now); err != nil {
 			return err
@@ -260,7 +296,7 @@ func (s *Service) Get(ctx context.Context, actor access.Actor, id string) (Messa
 	if err != nil {
 		return Message{}, channel.Channel{}, httpapi.NotFound("message")
 	}
-	if err = decorate(ctx, s.db, &m); err != nil {
+	if err = s.decorate(ctx, s.db, &m); err != nil {
 		return Message{}, channel.Channel{}, err
 	}
 	return m, c, nil
@@ -404,7 +440,7 @@ func (s *Service) query(ctx context.Context, where string, args []any, dir strin
 	if out == nil {
 		out = []Message{}
 	}
-	if err := attachReactions(ctx, s.db, out); err != nil {
+	if err := s.enrich(ctx, s.db, out); err != nil {
 		return nil, "", err
 	}
 	return out, next, nil
@@ -445,7 +481,7 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, id, text string)
 		if err := recordMentions(ctx, tx, m); err != nil {
 			return err
 		}
-		if err = decorate(ctx, tx, &m); err != nil {
+		if err = s.decorate(ctx, tx, &m); err != nil {
 			return err
 		}
 		return event(ctx, tx, m.ChannelID, "updated", m)

@@ -123,11 +123,10 @@ func (s *Service) RunPreviews(ctx context.Context) (int, error) {
 			if err != nil {
 				return fmt.Errorf("message: reload: %w", err)
 			}
-			ms := []Message{m}
-			if err := attachReactions(ctx, tx, ms); err != nil {
+			if err := s.decorate(ctx, tx, &m); err != nil {
 				return err
 			}
-			return event(ctx, tx, m.ChannelID, "updated", ms[0])
+			return event(ctx, tx, m.ChannelID, "updated", m)
 		})
 		if err != nil {
 			return done, err

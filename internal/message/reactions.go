@@ -73,7 +73,7 @@ func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji strin
 		if err != nil {
 			return fmt.Errorf("message: react: %w", err)
 		}
-		if err = decorate(ctx, tx, &m); err != nil {
+		if err = s.decorate(ctx, tx, &m); err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
@@ -88,10 +88,10 @@ func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji strin
 	return m, err
 }
 
-// decorate loads one message's reactions and previews.
-func decorate(ctx context.Context, q store.Querier, m *Message) error {
+// decorate loads one message's reactions, previews and files.
+func (s *Service) decorate(ctx context.Context, q store.Querier, m *Message) error {
 	ms := []Message{*m}
-	if err := attachReactions(ctx, q, ms); err != nil {
+	if err := s.enrich(ctx, q, ms); err != nil {
 		return err
 	}
 	*m = ms[0]
@@ -139,4 +139,29 @@ func attachReactions(ctx context.Context, q store.Querier, ms []Message) error {
 		return err
 	}
 	return attachPreviews(ctx, q, ms)
+}
+
+// enrich loads what a page of messages carries: reactions, previews and
+// files.
+func (s *Service) enrich(ctx context.Context, q store.Querier, ms []Message) error {
+	if err := attachReactions(ctx, q, ms); err != nil {
+		return err
+	}
+	if s.files == nil || len(ms) == 0 {
+		return nil
+	}
+	ids := make([]string, len(ms))
+	for i, m := range ms {
+		ids[i] = m.ID
+	}
+	files, err := s.files.OfMessages(ctx, q, ids)
+	if err != nil {
+		return err
+	}
+	for i := range ms {
+		if f := files[ms[i].ID]; f != nil && !ms[i].Deleted {
+			ms[i].Files = f
+		}
+	}
+	return nil
 }

@@ -117,6 +117,8 @@ type PostRequest struct {
 	ThreadID        string `json:"threadId"`
 	// AlsoInChannel shows a reply in the channel too.
 	AlsoInChannel bool `json:"alsoInChannel"`
+	// FileIDs attaches uploaded files (POST /api/v1/files).
+	FileIDs []string `json:"fileIds"`
 }
 
 // EditRequest is a message's new text.
@@ -144,7 +146,7 @@ func (h *Routes) post(r *http.Request) (int, any, error) {
 	if err := httpapi.Decode(r, &in, 256<<10); err != nil {
 		return 0, nil, err
 	}
-	m, created, err := h.Svc.Post(r.Context(), actor(r), r.PathValue("id"), in.Text, in.ClientMessageID, in.ThreadID, in.AlsoInChannel)
+	m, created, err := h.Svc.PostWithFiles(r.Context(), actor(r), r.PathValue("id"), in.Text, in.ClientMessageID, in.ThreadID, in.AlsoInChannel, in.FileIDs)
 	if !created {
 		return http.StatusOK, m, err
 	}

@@ -163,7 +163,7 @@ func (s *Service) messages(ctx context.Context, actor access.Actor, r Request, q
 		where = append(where, "EXISTS (SELECT 1 FROM reactions x WHERE x.message_id = m.id)")
 	}
 	if q.HasFile {
-		where = append(where, "1 = 0") // no attachments exist until the file module lands
+		where = append(where, "EXISTS (SELECT 1 FROM file_shares fs JOIN files fi ON fi.id = fs.file_id WHERE fs.message_id = m.id AND fi.deleted_ms = 0)")
 	}
 	if q.IsThread {
 		where = append(where, "(m.thread_id <> '' OR m.reply_count > 0)")

@@ -1,0 +1,155 @@
+package app
+
+import (
+	"bytes"
+	"io"
+	"io/fs"
+	"mime/multipart"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/quikapp/quikapp/internal/channel"
+	"github.com/quikapp/quikapp/internal/file"
+	"github.com/quikapp/quikapp/internal/message"
+)
+
+// uploadFile posts a multipart upload and returns the file (failing the
+// test unless it was created).
+func (s *api) uploadFile(t *testing.T, u user, query, name string, data []byte) file.File {
+	t.Helper()
+	r := s.uploadRaw(t, u, query, name, data)
+	if r.Status != 201 {
+		t.Fatalf("upload %s: %s", name, r)
+	}
+	var f file.File
+	r.JSON(t, &f)
+	return f
+}
+
+func (s *api) uploadRaw(t *testing.T, u user, query, name string, data []byte) resp {
+	t.Helper()
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(data)
+	mw.Close()
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/files"+query, &b)
+	req.Header.Set("Authorization", "Bearer "+u.Access)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return resp{Status: res.StatusCode, Header: res.Header, Body: string(body)}
+}
+
+func TestFilesUploadShareDownload(t *testing.T) {
+	eachAPI(t, func(c *Config) { c.MaxUpload = 64 << 10 }, func(t *testing.T, s *api) {
+		tm := newTeam(t, s, "acme-files")
+		pic := pngBytes(t, 32, 16)
+		f := s.uploadFile(t, tm.ann, "?workspaceId="+tm.ws.ID, "../../etc/pass\u202ewd.png", pic)
+		if f.ContentType != "image/png" || f.Size != int64(len(pic)) || f.Name != "pass"+"wd.png" {
+			t.Fatalf("uploaded: %+v", f)
+		}
+		// Not shared yet: only the uploader sees it.
+		s.must(404, "GET", "/api/v1/files/"+f.ID, tm.bob.Access, nil)
+		var m message.Message
+		s.must(201, "POST", "/api/v1/channels/"+tm.general.ID+"/messages", tm.ann.Access, map[string]any{"text": "", "fileIds": []string{f.ID}}).JSON(t, &m)
+		if len(m.Files) != 1 || m.Files[0].ID != f.ID {
+			t.Fatalf("message files: %+v", m.Files)
+		}
+		r := s.must(200, "GET", "/api/v1/files/"+f.ID+"/content", tm.bob.Access, nil)
+		if r.Body != string(pic) || r.Header.Get("Content-Type") != "image/png" || r.Header.Get("X-Content-Type-Options") != "nosniff" ||
+			!strings.HasPrefix(r.Header.Get("Content-Disposition"), "inline") || !strings.Contains(r.Header.Get("Content-Security-Policy"), "sandbox") {
+			t.Fatalf("download: %v", r.Header)
+		}
+		var hist struct{ Items []message.Message }
+		s.must(200, "GET", "/api/v1/channels/"+tm.general.ID+"/messages", tm.bob.Access, nil).JSON(t, &hist)
+		if len(hist.Items) != 1 || len(hist.Items[0].Files) != 1 {
+			t.Fatalf("history files: %+v", hist.Items)
+		}
+		if got := find(t, s, tm.bob, tm.ws.ID, "has:file"); len(got) != 1 {
+			t.Fatalf("has:file: %d results", len(got))
+		}
+		// An HTML page named .png is not served as a page.
+		evil := s.uploadFile(t, tm.ann, "?channelId="+tm.general.ID, "cat.png", []byte("<!DOCTYPE html><script>alert(document.cookie)</script>"))
+		r = s.must(200, "GET", "/api/v1/files/"+evil.ID+"/content", tm.bob.Access, nil)
+		if ct := r.Header.Get("Content-Type"); strings.Contains(ct, "html") || strings.Contains(ct, "image") ||
+			!strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+			t.Fatalf("spoofed image served as %q, %q", ct, r.Header.Get("Content-Disposition"))
+		}
+		// Private channel files stay private.
+		var secret channel.Channel
+		s.must(201, "POST", "/api/v1/workspaces/"+tm.ws.ID+"/channels", tm.ann.Access, map[string]string{"name": "legal", "type": "private"}).JSON(t, &secret)
+		hidden := s.uploadFile(t, tm.ann, "?channelId="+secret.ID, "contract.pdf", []byte("%PDF-1.4 secret"))
+		s.must(404, "GET", "/api/v1/files/"+hidden.ID+"/content", tm.bob.Access, nil)
+		s.must(404, "GET", "/api/v1/files/"+hidden.ID, tm.bob.Access, nil)
+		s.must(400, "POST", "/api/v1/channels/"+tm.general.ID+"/messages", tm.bob.Access, map[string]any{"text": "look", "fileIds": []string{hidden.ID}})
+		if r := s.uploadRaw(t, tm.bob, "?channelId="+secret.ID, "x.txt", []byte("x")); r.Status != 404 {
+			t.Fatalf("upload into a private channel one is not in: %s", r)
+		}
+		// Limits and bad uploads.
+		if r := s.uploadRaw(t, tm.ann, "?workspaceId="+tm.ws.ID, "big.bin", make([]byte, 65<<10)); r.Status != 413 || r.Code() != "PAYLOAD_TOO_LARGE" {
+			t.Fatalf("oversized: %s", r)
+		}
+		if r := s.uploadRaw(t, tm.ann, "?workspaceId="+tm.ws.ID, "empty.txt", nil); r.Status != 400 {
+			t.Fatalf("empty: %s", r)
+		}
+		if r := s.do("POST", "/api/v1/files?workspaceId="+tm.ws.ID, tm.ann.Access, `{"not":"multipart"}`); r.Status != 415 {
+			t.Fatalf("JSON body: %s", r)
+		}
+		guest := s.signUp("Gus")
+		joinWorkspace(t, s, tm.ann, guest, tm.ws.ID, "guest")
+		if r := s.uploadRaw(t, guest, "?workspaceId="+tm.ws.ID, "g.txt", []byte("hi")); r.Status != 403 {
+			t.Fatalf("guest upload: %s", r)
+		}
+		// Delete: the uploader (or an admin); then it is gone everywhere.
+		s.must(403, "DELETE", "/api/v1/files/"+f.ID, tm.bob.Access, nil)
+		s.must(204, "DELETE", "/api/v1/files/"+f.ID, tm.ann.Access, nil)
+		s.must(404, "GET", "/api/v1/files/"+f.ID+"/content", tm.ann.Access, nil)
+		s.must(200, "GET", "/api/v1/messages/"+m.ID, tm.bob.Access, nil).JSON(t, &m)
+		if len(m.Files) != 0 {
+			t.Fatalf("a deleted file still shows on its message: %+v", m.Files)
+		}
+	})
+}
+
+// An upload cut off half way leaves neither a row nor bytes behind.
+func TestInterruptedUploadLeavesNothing(t *testing.T) {
+	s := startAPI(t, "sqlite", nil)
+	tm := newTeam(t, s, "acme-cut")
+	pr, pw := io.Pipe()
+	mw := multipart.NewWriter(pw)
+	go func() {
+		fw, _ := mw.CreateFormFile("file", "half.bin")
+		fw.Write(bytes.Repeat([]byte("x"), 10000))
+		pw.CloseWithError(io.ErrUnexpectedEOF) // the client goes away mid-upload
+	}()
+	req, _ := http.NewRequest("POST", s.base+"/api/v1/files?workspaceId="+tm.ws.ID, pr)
+	req.Header.Set("Authorization", "Bearer "+tm.ann.Access)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	if res, err := http.DefaultClient.Do(req); err == nil {
+		res.Body.Close()
+		if res.StatusCode == 201 {
+			t.Fatal("a cut-off upload was accepted")
+		}
+	}
+	var n int
+	if err := s.run.app.deps.DB.QueryRowContext(t.Context(), "SELECT COUNT(*) FROM files").Scan(&n); err != nil || n != 0 {
+		t.Fatalf("%d file rows after a cut-off upload (%v)", n, err)
+	}
+	left := 0
+	_ = filepath.WalkDir(filepath.Join(s.cfg.DataDir, "files"), func(_ string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			left++
+		}
+		return nil
+	})
+	if left != 0 {
+		t.Fatalf("%d files left on disk after a cut-off upload", left)
+	}
+}

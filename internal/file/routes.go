@@ -1,0 +1,144 @@
+package file
+
+import (
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/quikapp/quikapp/internal/access"
+	"github.com/quikapp/quikapp/internal/gateway"
+	"github.com/quikapp/quikapp/internal/httpapi"
+)
+
+// Mount registers the file routes.
+func (s *Service) Mount(rt *gateway.Router) {
+	rt.Authed("POST /api/v1/files", httpapi.Handle(s.Log, s.upload),
+		gateway.Summary("Upload a file: multipart field file; workspaceId or channelId (to share it there) as query or earlier form fields"),
+		gateway.Response(201, File{}))
+	rt.Authed("GET /api/v1/files/{id}", httpapi.Handle(s.Log, s.meta), gateway.Summary("A file's metadata"), gateway.Response(200, File{}))
+	rt.Authed("GET /api/v1/files/{id}/content", http.HandlerFunc(s.content), gateway.TokenInQuery(), gateway.Summary("A file's bytes"))
+	rt.Authed("DELETE /api/v1/files/{id}", httpapi.Handle(s.Log, s.remove), gateway.Summary("Delete a file (uploader or admin)"), gateway.Response(204, nil))
+}
+
+func actor(r *http.Request) access.Actor {
+	a, _ := access.ActorFrom(r.Context())
+	return a
+}
+
+func (s *Service) upload(r *http.Request) (int, any, error) {
+	mt, params, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/form-data" || params["boundary"] == "" {
+		return 0, nil, &httpapi.Error{Status: http.StatusUnsupportedMediaType, Code: httpapi.CodeUnsupportedMedia,
+			Message: "send the file as multipart/form-data in the field file"}
+	}
+	if r.ContentLength > s.Limits.MaxFile+1<<20 {
+		return 0, nil, errTooLarge(s.Limits.MaxFile)
+	}
+	q := r.URL.Query()
+	workspaceID, channelID := q.Get("workspaceId"), q.Get("channelId")
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return 0, nil, httpapi.Invalid("the multipart body could not be read")
+	}
+	a := actor(r)
+	for {
+		part, err := mr.NextPart()
+		if errors.Is(err, io.EOF) {
+			return 0, nil, httpapi.InvalidField("file", "is missing: send the file in the multipart field file")
+		}
+		if err != nil {
+			return 0, nil, httpapi.Invalid("the multipart body could not be read")
+		}
+		switch part.FormName() {
+		case "workspaceId", "channelId":
+			v, _ := io.ReadAll(io.LimitReader(part, 100))
+			if part.FormName() == "workspaceId" {
+				workspaceID = string(v)
+			} else {
+				channelID = string(v)
+			}
+			continue
+		case "file":
+		default:
+			continue
+		}
+		if channelID != "" {
+			c, err := s.Channels.Get(r.Context(), a, channelID)
+			if err != nil {
+				return 0, nil, err
+			}
+			if !c.IsMember {
+				return 0, nil, httpapi.Forbidden("join the channel to share files in it")
+			}
+			workspaceID = c.WorkspaceID
+		}
+		if workspaceID == "" {
+			return 0, nil, httpapi.InvalidField("workspaceId", "is required (or a channelId)")
+		}
+		f, err := s.Upload(r.Context(), a, workspaceID, part.FileName(), part)
+		if err != nil {
+			return 0, nil, err
+		}
+		if channelID != "" {
+			if err := s.shareInChannel(r, f.ID, channelID); err != nil {
+				return 0, nil, err
+			}
+		}
+		return http.StatusCreated, f, nil
+	}
+}
+
+func (s *Service) shareInChannel(r *http.Request, fileID, channelID string) error {
+	_, err := s.DB.ExecContext(r.Context(), "INSERT INTO file_shares (file_id, channel_id, message_id, shared_ms) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING",
+		fileID, channelID, s.now().UnixMilli())
+	return err
+}
+
+func (s *Service) meta(r *http.Request) (int, any, error) {
+	f, _, err := s.Get(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, f, err
+}
+
+func (s *Service) remove(r *http.Request) (int, any, error) {
+	return http.StatusNoContent, nil, s.Delete(r.Context(), actor(r), r.PathValue("id"))
+}
+
+// inline types are shown in the page; everything else is downloaded.
+var inline = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// content serves the bytes so that nothing uploaded can run on our
+// origin: the sniffed type (markup as plain bytes), nosniff, a sandboxing
+// CSP, and a download disposition for anything but images.
+func (s *Service) content(w http.ResponseWriter, r *http.Request) {
+	f, key, err := s.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		httpapi.Fail(w, r, s.Log, err)
+		return
+	}
+	body, err := s.Content(r.Context(), key)
+	if err != nil {
+		httpapi.Fail(w, r, s.Log, err)
+		return
+	}
+	defer body.Close()
+	ctype := f.ContentType
+	if strings.Contains(ctype, "html") || strings.Contains(ctype, "xml") || strings.Contains(ctype, "javascript") {
+		ctype = "application/octet-stream"
+	}
+	disposition := "attachment"
+	if inline[ctype] {
+		disposition = "inline"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ctype)
+	h.Set("Content-Length", strconv.FormatInt(f.Size, 10))
+	h.Set("Content-Disposition", disposition+"; filename*=UTF-8''"+url.PathEscape(f.Name))
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age=3600")
+	_, _ = io.Copy(w, body)
+}
