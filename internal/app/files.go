@@ -6,6 +6,7 @@ import (
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/file"
+	"github.com/quikapp/quikapp/internal/gateway"
 	"github.com/quikapp/quikapp/internal/message"
 	"github.com/quikapp/quikapp/internal/store"
 )
@@ -14,7 +15,7 @@ func init() {
 	moduleDefs["file"] = moduleDef{
 		migrations: []store.Migrations{file.Migrations},
 		build: func(d *Deps) (Module, error) {
-			return routesModule{newFiles(d)}, nil
+			return fileModule{newFiles(d)}, nil
 		},
 	}
 }
@@ -49,4 +50,14 @@ func attachments(fs []file.File) []message.Attachment {
 		out[i] = message.Attachment{ID: f.ID, Name: f.Name, ContentType: f.ContentType, Size: f.Size}
 	}
 	return out
+}
+
+// fileModule serves files and makes thumbnails.
+type fileModule struct{ svc *file.Service }
+
+func (m fileModule) Mount(rt *gateway.Router) { m.svc.Mount(rt) }
+
+func (m fileModule) Run(ctx context.Context) error {
+	every(ctx, m.svc.Log, scheduledInterval, "thumbnails_failed", m.svc.RunThumbnails)
+	return nil
 }

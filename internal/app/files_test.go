@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"image/jpeg"
 	"io"
 	"io/fs"
 	"mime/multipart"
@@ -9,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/file"
@@ -152,4 +154,38 @@ func TestInterruptedUploadLeavesNothing(t *testing.T) {
 	if left != 0 {
 		t.Fatalf("%d files left on disk after a cut-off upload", left)
 	}
+}
+
+func TestThumbnails(t *testing.T) {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		tm := newTeam(t, s, "acme-thumbs")
+		f := s.uploadFile(t, tm.ann, "?channelId="+tm.general.ID, "wide.png", pngBytes(t, 1000, 500))
+		if f.Thumbnails != "pending" {
+			t.Fatalf("new image: %+v", f)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for f.Thumbnails == "pending" && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+			s.must(200, "GET", "/api/v1/files/"+f.ID, tm.bob.Access, nil).JSON(t, &f)
+		}
+		if f.Thumbnails != "done" || f.Width != 1000 || f.Height != 500 {
+			t.Fatalf("after the worker: %+v", f)
+		}
+		for size, side := range map[string]int{"small": 64, "medium": 360, "large": 720} {
+			r := s.must(200, "GET", "/api/v1/files/"+f.ID+"/thumbnail?size="+size, tm.bob.Access, nil)
+			img, err := jpeg.Decode(strings.NewReader(r.Body))
+			if err != nil || r.Header.Get("Content-Type") != "image/jpeg" {
+				t.Fatalf("%s thumbnail: %v %v", size, err, r.Header)
+			}
+			if b := img.Bounds(); b.Dx() != side || b.Dy() != side/2 {
+				t.Fatalf("%s thumbnail is %v, want %d×%d", size, b, side, side/2)
+			}
+		}
+		s.must(400, "GET", "/api/v1/files/"+f.ID+"/thumbnail?size=huge", tm.bob.Access, nil)
+		doc := s.uploadFile(t, tm.ann, "?channelId="+tm.general.ID, "notes.txt", []byte("plain text"))
+		if doc.Thumbnails != "none" {
+			t.Fatalf("text file thumbnails: %q", doc.Thumbnails)
+		}
+		s.must(404, "GET", "/api/v1/files/"+doc.ID+"/thumbnail", tm.bob.Access, nil)
+	})
 }

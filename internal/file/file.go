@@ -44,6 +44,11 @@ type File struct {
 	ContentType string    `json:"contentType"`
 	Size        int64     `json:"size"`
 	CreatedAt   time.Time `json:"createdAt"`
+	// Width and Height are an image's pixels, once its thumbnails exist.
+	Width  int `json:"width,omitempty"`
+	Height int `json:"height,omitempty"`
+	// Thumbnails is pending, done, failed or none.
+	Thumbnails string `json:"thumbnails"`
 }
 
 // Limits configures sizes.
@@ -161,14 +166,19 @@ func (s *Service) Upload(ctx context.Context, actor access.Actor, workspaceID, n
 		}
 		return File{}, httpapi.Invalid("the upload did not complete; send it again").Wrap(err)
 	}
-	f := File{ID: id, WorkspaceID: workspaceID, UploaderID: actor.UserID, Name: CleanName(name), ContentType: ctype, Size: cnt.n,
+	f := File{ID: id, WorkspaceID: workspaceID, UploaderID: actor.UserID, Name: CleanName(name), ContentType: ctype, Size: cnt.n, Thumbnails: "none",
 		CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
 	if f.Size == 0 {
 		_ = s.Storage.Delete(ctx, key)
 		return File{}, httpapi.InvalidField("file", "is empty")
 	}
-	_, err := s.DB.ExecContext(ctx, "INSERT INTO files (id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-		f.ID, workspaceID, actor.UserID, f.Name, ctype, f.Size, key, f.CreatedAt.UnixMilli())
+	thumbs := "none"
+	if thumbable[ctype] {
+		thumbs = "pending"
+	}
+	f.Thumbnails = thumbs
+	_, err := s.DB.ExecContext(ctx, "INSERT INTO files (id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms, thumbs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		f.ID, workspaceID, actor.UserID, f.Name, ctype, f.Size, key, f.CreatedAt.UnixMilli(), thumbs)
 	if err != nil {
 		_ = s.Storage.Delete(ctx, key)
 		return File{}, fmt.Errorf("file: record: %w", err)
@@ -190,8 +200,8 @@ func (s *Service) load(ctx context.Context, id string) (File, string, error) {
 	var f File
 	var key string
 	var created int64
-	err := s.DB.QueryRowContext(ctx, "SELECT id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms FROM files WHERE id = ? AND deleted_ms = 0", id).
-		Scan(&f.ID, &f.WorkspaceID, &f.UploaderID, &f.Name, &f.ContentType, &f.Size, &key, &created)
+	err := s.DB.QueryRowContext(ctx, "SELECT id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms, width, height, thumbs FROM files WHERE id = ? AND deleted_ms = 0", id).
+		Scan(&f.ID, &f.WorkspaceID, &f.UploaderID, &f.Name, &f.ContentType, &f.Size, &key, &created, &f.Width, &f.Height, &f.Thumbnails)
 	if errors.Is(err, sql.ErrNoRows) {
 		return File{}, "", httpapi.NotFound("file")
 	}
@@ -302,8 +312,10 @@ func (s *Service) Delete(ctx context.Context, actor access.Actor, id string) err
 	if _, err := s.DB.ExecContext(ctx, "UPDATE files SET deleted_ms = ? WHERE id = ?", s.now().UnixMilli(), id); err != nil {
 		return fmt.Errorf("file: delete: %w", err)
 	}
-	if err := s.Storage.Delete(ctx, key); err != nil {
-		s.Log.WarnContext(ctx, "file_bytes_not_deleted", "file", id, "error", err)
+	for _, k := range []string{key, key + "-small", key + "-medium", key + "-large"} {
+		if err := s.Storage.Delete(ctx, k); err != nil {
+			s.Log.WarnContext(ctx, "file_bytes_not_deleted", "file", id, "error", err)
+		}
 	}
 	return nil
 }

@@ -21,6 +21,8 @@ func (s *Service) Mount(rt *gateway.Router) {
 		gateway.Response(201, File{}))
 	rt.Authed("GET /api/v1/files/{id}", httpapi.Handle(s.Log, s.meta), gateway.Summary("A file's metadata"), gateway.Response(200, File{}))
 	rt.Authed("GET /api/v1/files/{id}/content", http.HandlerFunc(s.content), gateway.TokenInQuery(), gateway.Summary("A file's bytes"))
+	rt.Authed("GET /api/v1/files/{id}/thumbnail", http.HandlerFunc(s.thumb), gateway.TokenInQuery(),
+		gateway.Summary("A JPEG thumbnail of an image: ?size=small|medium|large (404 until it is made)"))
 	rt.Authed("DELETE /api/v1/files/{id}", httpapi.Handle(s.Log, s.remove), gateway.Summary("Delete a file (uploader or admin)"), gateway.Response(204, nil))
 }
 
@@ -140,5 +142,37 @@ func (s *Service) content(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("Cache-Control", "private, max-age=3600")
+	_, _ = io.Copy(w, body)
+}
+
+func (s *Service) thumb(w http.ResponseWriter, r *http.Request) {
+	size := r.URL.Query().Get("size")
+	if size == "" {
+		size = "medium"
+	}
+	if _, ok := ThumbSizes[size]; !ok {
+		httpapi.Fail(w, r, s.Log, httpapi.InvalidField("size", "must be small, medium or large"))
+		return
+	}
+	f, key, err := s.Get(r.Context(), actor(r), r.PathValue("id"))
+	if err != nil {
+		httpapi.Fail(w, r, s.Log, err)
+		return
+	}
+	if f.Thumbnails != "done" {
+		httpapi.Fail(w, r, s.Log, httpapi.NotFound("thumbnail"))
+		return
+	}
+	body, err := s.Content(r.Context(), key+"-"+size)
+	if err != nil {
+		httpapi.Fail(w, r, s.Log, httpapi.NotFound("thumbnail"))
+		return
+	}
+	defer body.Close()
+	h := w.Header()
+	h.Set("Content-Type", "image/jpeg")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
+	h.Set("Cache-Control", "private, max-age=86400")
 	_, _ = io.Copy(w, body)
 }

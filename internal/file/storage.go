@@ -21,7 +21,7 @@ type Storage interface {
 // ErrNoObject is returned for a key that holds nothing.
 var ErrNoObject = errors.New("file: no such object")
 
-var keyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`)
+var keyRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,127}$`) // uuids, and uuid-small for thumbnails
 
 // Local stores files in a directory.
 type Local struct{ Dir string }
