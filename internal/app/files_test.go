@@ -77,6 +77,10 @@ func TestFilesUploadShareDownload(t *testing.T) {
 		if got := find(t, s, tm.bob, tm.ws.ID, "has:file"); len(got) != 1 {
 			t.Fatalf("has:file: %d results", len(got))
 		}
+		// Files are found by name, within what one may download.
+		if got := find(t, s, tm.bob, tm.ws.ID, "pass", "&type=files"); len(got) != 1 || got[0].File.ID != f.ID {
+			t.Fatalf("file search: %+v", got)
+		}
 		// An HTML page named .png is not served as a page.
 		evil := s.uploadFile(t, tm.ann, "?channelId="+tm.general.ID, "cat.png", []byte("<!DOCTYPE html><script>alert(document.cookie)</script>"))
 		r = s.must(200, "GET", "/api/v1/files/"+evil.ID+"/content", tm.bob.Access, nil)
@@ -89,6 +93,12 @@ func TestFilesUploadShareDownload(t *testing.T) {
 		s.must(201, "POST", "/api/v1/workspaces/"+tm.ws.ID+"/channels", tm.ann.Access, map[string]string{"name": "legal", "type": "private"}).JSON(t, &secret)
 		hidden := s.uploadFile(t, tm.ann, "?channelId="+secret.ID, "contract.pdf", []byte("%PDF-1.4 secret"))
 		s.must(404, "GET", "/api/v1/files/"+hidden.ID+"/content", tm.bob.Access, nil)
+		if got := find(t, s, tm.bob, tm.ws.ID, "contract", "&type=files"); len(got) != 0 {
+			t.Fatalf("a private channel's file found by a non-member: %+v", got)
+		}
+		if got := find(t, s, tm.ann, tm.ws.ID, "contract", "&type=files"); len(got) != 1 {
+			t.Fatalf("a member cannot find her file: %+v", got)
+		}
 		s.must(404, "GET", "/api/v1/files/"+hidden.ID, tm.bob.Access, nil)
 		s.must(400, "POST", "/api/v1/channels/"+tm.general.ID+"/messages", tm.bob.Access, map[string]any{"text": "look", "fileIds": []string{hidden.ID}})
 		if r := s.uploadRaw(t, tm.bob, "?channelId="+secret.ID, "x.txt", []byte("x")); r.Status != 404 {

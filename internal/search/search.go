@@ -29,6 +29,7 @@ type Result struct {
 	Message    *message.Message `json:"message,omitempty"`
 	Channel    *ChannelHit      `json:"channel,omitempty"`
 	User       *UserHit         `json:"user,omitempty"`
+	File       *FileHit         `json:"file,omitempty"`
 	Highlights [][2]int         `json:"highlights"` // rune ranges of the matched text in message.text (or name)
 }
 
@@ -38,6 +39,41 @@ type ChannelHit struct {
 	Name  string `json:"name"`
 	Type  string `json:"type"`
 	Topic string `json:"topic"`
+}
+
+// FileHit is a file found by name.
+type FileHit struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"contentType"`
+	Size        int64  `json:"size"`
+	UploaderID  string `json:"uploaderId"`
+}
+
+// files finds files by name that the caller may download: their own, or
+// shared in a channel they can see (the same rule as the download).
+func (s *Service) files(ctx context.Context, actor access.Actor, r Request, q Query) ([]Result, string, error) {
+	text := strings.ToLower(strings.Join(append(q.Words, q.Phrases...), " "))
+	pat := likePattern(text)
+	rows, err := s.DB.QueryContext(ctx,
+		`SELECT f.id, f.name, f.content_type, f.size, f.uploader_id FROM files f
+		 WHERE f.workspace_id = ? AND f.deleted_ms = 0 AND LOWER(f.name) LIKE ? ESCAPE '\'
+		   AND (f.uploader_id = ? OR EXISTS (SELECT 1 FROM file_shares fs JOIN channels c ON c.id = fs.channel_id
+		        WHERE fs.file_id = f.id AND (c.kind = 'public' OR EXISTS (SELECT 1 FROM channel_members cm WHERE cm.channel_id = c.id AND cm.user_id = ?))))
+		 ORDER BY f.created_ms DESC, f.id DESC LIMIT ?`, r.WorkspaceID, pat, actor.UserID, actor.UserID, r.Limit)
+	if err != nil {
+		return nil, "", fmt.Errorf("search: files: %w", err)
+	}
+	defer rows.Close()
+	out := []Result{}
+	for rows.Next() {
+		var f FileHit
+		if err := rows.Scan(&f.ID, &f.Name, &f.ContentType, &f.Size, &f.UploaderID); err != nil {
+			return nil, "", fmt.Errorf("search: files: %w", err)
+		}
+		out = append(out, Result{Type: "file", File: &f, Highlights: highlight(f.Name, []string{text})})
+	}
+	return out, "", rows.Err()
 }
 
 // UserHit is a person found by name.
@@ -80,7 +116,7 @@ func (s *Service) Search(ctx context.Context, actor access.Actor, r Request) ([]
 	case "users":
 		return s.users(ctx, r, q)
 	case "files":
-		return []Result{}, "", nil // files arrive with the file module
+		return s.files(ctx, actor, r, q)
 	}
 	return nil, "", httpapi.InvalidField("type", "must be messages, channels, users or files")
 }
@@ -326,7 +362,7 @@ func stem(w string) string {
 // channels finds visible channels by name or topic.
 func (s *Service) channels(ctx context.Context, actor access.Actor, r Request, q Query) ([]Result, string, error) {
 	text := strings.ToLower(strings.Join(append(q.Words, q.Phrases...), " "))
-	pat := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(text) + "%"
+	pat := likePattern(text)
 	rows, err := s.DB.QueryContext(ctx,
 		`SELECT c.id, c.name, c.kind, c.topic FROM channels c
 		 WHERE c.workspace_id = ? AND c.kind IN ('public', 'private') AND c.archived_ms = 0
@@ -351,7 +387,7 @@ func (s *Service) channels(ctx context.Context, actor access.Actor, r Request, q
 // users finds members of the workspace by name.
 func (s *Service) users(ctx context.Context, r Request, q Query) ([]Result, string, error) {
 	text := strings.ToLower(strings.Join(append(q.Words, q.Phrases...), " "))
-	pat := "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(text) + "%"
+	pat := likePattern(text)
 	rows, err := s.DB.QueryContext(ctx,
 		`SELECT u.id, u.display_name, u.title FROM users u JOIN workspace_members wm ON wm.user_id = u.id AND wm.workspace_id = ?
 		 WHERE LOWER(u.display_name) LIKE ? ESCAPE '\' ORDER BY u.display_name, u.id LIMIT ?`, r.WorkspaceID, pat, r.Limit)
@@ -368,4 +404,9 @@ func (s *Service) users(ctx context.Context, r Request, q Query) ([]Result, stri
 		out = append(out, Result{Type: "user", User: &u, Highlights: highlight(u.DisplayName, []string{text})})
 	}
 	return out, "", rows.Err()
+}
+
+// likePattern matches text anywhere, with LIKE's wildcards in it escaped.
+func likePattern(text string) string {
+	return "%" + strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(text) + "%"
 }
