@@ -23,8 +23,8 @@ func init() {
 // newFiles is the file service on local storage in the data dir.
 func newFiles(d *Deps) *file.Service {
 	return &file.Service{DB: d.DB, Log: d.Log, Access: d.Identity.Access, Channels: d.Identity.Channels, Now: d.Identity.Now,
-		Storage: file.Local{Dir: filepath.Join(d.Config.DataDir, "files")},
-		Limits:  file.Limits{MaxFile: d.Config.MaxUpload, MaxWorkspace: d.Config.MaxWorkspaceStorage}}
+		Storage: file.Local{Dir: filepath.Join(d.Config.DataDir, "files")}, PartsDir: filepath.Join(d.Config.DataDir, "uploads"),
+		Limits: file.Limits{MaxFile: d.Config.MaxUpload, MaxWorkspace: d.Config.MaxWorkspaceStorage}}
 }
 
 // messageFiles adapts the file service to what messages need.

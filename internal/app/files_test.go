@@ -8,6 +8,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -202,5 +203,60 @@ func TestThumbnails(t *testing.T) {
 			t.Fatalf("text file thumbnails: %q", doc.Thumbnails)
 		}
 		s.must(404, "GET", "/api/v1/files/"+doc.ID+"/thumbnail", tm.bob.Access, nil)
+	})
+}
+
+func TestResumableUpload(t *testing.T) {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		tm := newTeam(t, s, "acme-resume")
+		data := bytes.Repeat([]byte("0123456789abcdef"), 20000) // 320,000 bytes
+		var u file.Upload
+		s.must(201, "POST", "/api/v1/uploads", tm.ann.Access, map[string]any{"channelId": tm.general.ID, "name": "big.log", "size": len(data)}).JSON(t, &u)
+		put := func(who user, off int, chunk []byte) resp {
+			req, _ := http.NewRequest("PUT", s.base+"/api/v1/uploads/"+u.ID+"?offset="+strconv.Itoa(off), bytes.NewReader(chunk))
+			req.Header.Set("Authorization", "Bearer "+who.Access)
+			res, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			b, _ := io.ReadAll(res.Body)
+			return resp{Status: res.StatusCode, Body: string(b)}
+		}
+		if r := put(tm.ann, 0, data[:100000]); r.Status != 200 {
+			t.Fatalf("first chunk: %s", r)
+		}
+		// The connection dropped and the client resends the same chunk: it
+		// is told where the upload really is.
+		r := put(tm.ann, 0, data[:100000])
+		if r.Status != 409 || !strings.Contains(r.Body, `"received":100000`) {
+			t.Fatalf("resent chunk: %s", r)
+		}
+		s.must(200, "GET", "/api/v1/uploads/"+u.ID, tm.ann.Access, nil).JSON(t, &u)
+		if u.Received != 100000 {
+			t.Fatalf("state: %+v", u)
+		}
+		s.must(404, "GET", "/api/v1/uploads/"+u.ID, tm.bob.Access, nil)
+		if r := put(tm.bob, 100000, data[100000:]); r.Status != 404 {
+			t.Fatalf("someone else's chunk: %s", r)
+		}
+		s.must(409, "POST", "/api/v1/uploads/"+u.ID+"/complete", tm.ann.Access, nil)
+		if r := put(tm.ann, 100000, append(append([]byte{}, data[100000:]...), 'x')); r.Status != 413 {
+			t.Fatalf("chunk past the declared size: %s", r)
+		}
+		if r := put(tm.ann, 100000, data[100000:]); r.Status != 200 {
+			t.Fatalf("last chunk: %s", r)
+		}
+		var f file.File
+		s.must(201, "POST", "/api/v1/uploads/"+u.ID+"/complete", tm.ann.Access, nil).JSON(t, &f)
+		if f.Size != int64(len(data)) || f.Name != "big.log" {
+			t.Fatalf("file: %+v", f)
+		}
+		got := s.must(200, "GET", "/api/v1/files/"+f.ID+"/content", tm.bob.Access, nil)
+		if got.Body != string(data) {
+			t.Fatalf("content differs: %d bytes", len(got.Body))
+		}
+		s.must(404, "GET", "/api/v1/uploads/"+u.ID, tm.ann.Access, nil)
+		s.must(400, "POST", "/api/v1/uploads", tm.ann.Access, map[string]any{"workspaceId": tm.ws.ID, "name": "x", "size": 0})
 	})
 }

@@ -15,6 +15,8 @@ var noBody = []string{
 	"POST /api/v1/admin/users/{id}/ban", "POST /api/v1/admin/users/{id}/unban",
 	"PUT /api/v1/users/me/avatar", // the image itself, not JSON
 	"POST /api/v1/files",          // multipart
+	"PUT /api/v1/uploads/{id}",    // raw chunk bytes
+	"POST /api/v1/uploads/{id}/complete",
 	"POST /api/v1/channels/{id}/join", "POST /api/v1/channels/{id}/leave",
 	"POST /api/v1/channels/{id}/archive", "POST /api/v1/channels/{id}/unarchive",
 	"POST /api/v1/messages/{id}/pin", "POST /api/v1/messages/{id}/save",

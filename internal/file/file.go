@@ -65,6 +65,9 @@ type Service struct {
 	Channels *channel.Service
 	Storage  Storage
 	Limits   Limits
+	// PartsDir holds resumable uploads in progress (on this node's disk:
+	// a load balancer must keep a client's chunks on one node).
+	PartsDir string
 	Now      func() time.Time
 }
 

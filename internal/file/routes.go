@@ -23,6 +23,14 @@ func (s *Service) Mount(rt *gateway.Router) {
 	rt.Authed("GET /api/v1/files/{id}/content", http.HandlerFunc(s.content), gateway.TokenInQuery(), gateway.Summary("A file's bytes"))
 	rt.Authed("GET /api/v1/files/{id}/thumbnail", http.HandlerFunc(s.thumb), gateway.TokenInQuery(),
 		gateway.Summary("A JPEG thumbnail of an image: ?size=small|medium|large (404 until it is made)"))
+	rt.Authed("POST /api/v1/uploads", httpapi.Handle(s.Log, s.startUpload),
+		gateway.Summary("Begin a resumable upload"), gateway.Request(StartUploadRequest{}), gateway.Response(201, Upload{}))
+	rt.Authed("GET /api/v1/uploads/{id}", httpapi.Handle(s.Log, s.getUpload),
+		gateway.Summary("How much of a resumable upload arrived"), gateway.Response(200, Upload{}))
+	rt.Authed("PUT /api/v1/uploads/{id}", httpapi.Handle(s.Log, s.putChunk),
+		gateway.Summary("Send a chunk (raw bytes, at most 8 MiB) at ?offset="), gateway.Response(200, Upload{}))
+	rt.Authed("POST /api/v1/uploads/{id}/complete", httpapi.Handle(s.Log, s.completeUpload),
+		gateway.Summary("Finish a resumable upload: it becomes a file"), gateway.Response(201, File{}))
 	rt.Authed("DELETE /api/v1/files/{id}", httpapi.Handle(s.Log, s.remove), gateway.Summary("Delete a file (uploader or admin)"), gateway.Response(204, nil))
 }
 
@@ -175,4 +183,46 @@ func (s *Service) thumb(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Security-Policy", "default-src 'none'; sandbox")
 	h.Set("Cache-Control", "private, max-age=86400")
 	_, _ = io.Copy(w, body)
+}
+
+// StartUploadRequest declares a resumable upload.
+type StartUploadRequest struct {
+	WorkspaceID string `json:"workspaceId"`
+	ChannelID   string `json:"channelId"`
+	Name        string `json:"name"`
+	Size        int64  `json:"size"`
+}
+
+func (s *Service) startUpload(r *http.Request) (int, any, error) {
+	var in StartUploadRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	u, err := s.StartUpload(r.Context(), actor(r), in.WorkspaceID, in.ChannelID, in.Name, in.Size)
+	return http.StatusCreated, u, err
+}
+
+func (s *Service) getUpload(r *http.Request) (int, any, error) {
+	u, err := s.GetUpload(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusOK, u, err
+}
+
+func (s *Service) putChunk(r *http.Request) (int, any, error) {
+	if _, err := s.GetUpload(r.Context(), actor(r), r.PathValue("id")); err != nil {
+		return 0, nil, err // someone else's or unknown: not found, before anything else
+	}
+	off, err := strconv.ParseInt(r.URL.Query().Get("offset"), 10, 64)
+	if err != nil || off < 0 {
+		return 0, nil, httpapi.InvalidField("offset", "must be the byte position the chunk starts at")
+	}
+	if r.ContentLength > MaxChunk {
+		return 0, nil, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodePayloadTooLarge, Message: "a chunk may be at most 8 MiB"}
+	}
+	u, err := s.AppendChunk(r.Context(), actor(r), r.PathValue("id"), off, r.Body)
+	return http.StatusOK, u, err
+}
+
+func (s *Service) completeUpload(r *http.Request) (int, any, error) {
+	f, err := s.CompleteUpload(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusCreated, f, err
 }
