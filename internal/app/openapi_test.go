@@ -12,7 +12,7 @@ import (
 // Routes that take no body although they are POSTs.
 var noBody = []string{
 	"POST /api/v1/auth/logout", "POST /api/v1/auth/verify-email/request",
-	"POST /api/v1/admin/users/{id}/ban", "POST /api/v1/admin/users/{id}/unban",
+	"POST /api/v1/admin/users/{id}/ban", "POST /api/v1/admin/users/{id}/unban", "POST /api/v1/admin/users/{id}/reset-2fa",
 	"PUT /api/v1/users/me/avatar", // the image itself, not JSON
 	"POST /api/v1/files",          // multipart
 	"PUT /api/v1/uploads/{id}",    // raw chunk bytes

@@ -89,6 +89,13 @@ func TestRealtimeWorkspaceEventsAndBans(t *testing.T) {
 		if _, code := openSSE(t, s, "garbage", "user:"+ann.ID); code != 401 {
 			t.Fatalf("bad token: %d", code)
 		}
+		// Refusals use the API's error shape.
+		if r := s.do("GET", "/api/v1/realtime/sse?topics=workspace:"+ws.ID, mallory.Access, nil); r.Status != 403 || r.Code() != "FORBIDDEN" {
+			t.Fatalf("refusal: %s", r)
+		}
+		if r := s.do("GET", "/api/v1/realtime/sse?topics=", mallory.Access, nil); r.Status != 400 || r.Code() != "VALIDATION_ERROR" {
+			t.Fatalf("no topics: %s", r)
+		}
 		st, code := openSSE(t, s, ann.Access, "workspace:"+ws.ID, "user:"+ann.ID)
 		if code != 200 {
 			t.Fatalf("ann's stream: %d", code)

@@ -77,10 +77,34 @@ func TestTwoFactorSignIn(t *testing.T) {
 		s.clock.Add(auth.InterimTTL + time.Minute)
 		s.must(401, "POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": totpAt(t, setup.Secret, s.clock.Now())})
 
+		// New backup codes replace the old ones.
+		var fresh struct{ BackupCodes []string }
+		s.must(400, "POST", "/api/v1/auth/2fa/backup-codes", tokens.AccessToken, map[string]string{"password": "wrong password!"})
+		s.must(200, "POST", "/api/v1/auth/2fa/backup-codes", tokens.AccessToken, map[string]string{"password": ann.Password}).JSON(t, &fresh)
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": ann.Email, "password": ann.Password}).JSON(t, &step)
+		s.must(400, "POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": enabled.BackupCodes[2]})
+		s.do("POST", "/api/v1/auth/login", "", map[string]string{"email": ann.Email, "password": ann.Password}).JSON(t, &step)
+		s.must(200, "POST", "/api/v1/auth/2fa/verify", "", map[string]string{"interimToken": step.InterimToken, "code": fresh.BackupCodes[0]})
+		enabled.BackupCodes = fresh.BackupCodes
 		// Turning it off needs the password and a code.
 		s.must(400, "POST", "/api/v1/auth/2fa/disable", tokens.AccessToken, map[string]string{"password": ann.Password, "code": "000000"})
 		s.must(204, "POST", "/api/v1/auth/2fa/disable", tokens.AccessToken, map[string]string{"password": ann.Password, "code": enabled.BackupCodes[1]})
 		s.login(&ann)
+	})
+}
+
+// A system administrator can turn off someone's two-factor sign-in.
+func TestAdminResetsTwoFactor(t *testing.T) {
+	eachAPI(t, nil, func(t *testing.T, s *api) {
+		root, ann := s.signUp("Root"), s.signUp("Ann")
+		var setup auth.TOTPSetup
+		s.must(200, "POST", "/api/v1/auth/2fa/setup", ann.Access, map[string]string{"password": ann.Password}).JSON(t, &setup)
+		s.must(200, "POST", "/api/v1/auth/2fa/enable", ann.Access, map[string]string{"code": totpAt(t, setup.Secret, s.clock.Now())})
+		s.must(403, "POST", "/api/v1/admin/users/"+root.ID+"/reset-2fa", ann.Access, nil)
+		s.must(204, "POST", "/api/v1/admin/users/"+ann.ID+"/reset-2fa", root.Access, nil)
+		s.must(404, "POST", "/api/v1/admin/users/"+ann.ID+"/reset-2fa", root.Access, nil)
+		s.must(401, "GET", "/api/v1/users/me", ann.Access, nil) // sessions ended
+		s.login(&ann)                                           // and no second factor asked
 	})
 }
 

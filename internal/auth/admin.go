@@ -194,6 +194,8 @@ func (h *AdminRoutes) Mount(rt *gateway.Router) {
 	r("PATCH /api/v1/admin/users/{id}", "Grant or remove system administration", access.AdminUsers, h.patchUser, gateway.Request(AdminUserPatch{}), gateway.Response(200, User{}))
 	r("POST /api/v1/admin/users/{id}/ban", "Ban an account: sessions and connections end", access.AdminBan, h.ban(true), gateway.Response(200, User{}))
 	r("POST /api/v1/admin/users/{id}/unban", "Lift a ban", access.AdminBan, h.ban(false), gateway.Response(200, User{}))
+	r("POST /api/v1/admin/users/{id}/reset-2fa", "Turn someone's two-factor sign-in off (lost device and codes)", access.AdminUsers,
+		h.reset2FA, gateway.Response(204, nil))
 	r("GET /api/v1/admin/stats", "Installation statistics", access.AdminStats, h.stats, gateway.Response(200, Stats{}))
 	r("GET /api/v1/admin/config", "Runtime configuration, secrets redacted", access.AdminConfig, h.config, gateway.Response(200, httpapi.List[ConfigEntry]{}))
 }
@@ -246,4 +248,8 @@ func flag(b bool) int {
 // AdminUserPatch is the body of PATCH /api/v1/admin/users/{id}.
 type AdminUserPatch struct {
 	SystemAdmin *bool `json:"systemAdmin"`
+}
+
+func (h *AdminRoutes) reset2FA(r *http.Request, a access.Actor) (int, any, error) {
+	return http.StatusNoContent, nil, h.Svc.ResetTwoFactor(r.Context(), a, r.PathValue("id"))
 }

@@ -43,6 +43,8 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA, gateway.Request(TwoFactorLoginRequest{}), gateway.Response(200, Tokens{}))
 	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA, gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, TOTPSetup{}))
 	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA, gateway.Request(TwoFactorEnableRequest{}), gateway.Response(200, BackupCodes{}))
+	authed("POST /api/v1/auth/2fa/backup-codes", "Replace the backup codes (the old ones stop working)", h.regenCodes,
+		gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, BackupCodes{}))
 	authed("POST /api/v1/auth/2fa/disable", "Turn two-factor sign-in off", h.disable2FA, gateway.Request(TwoFactorDisableRequest{}), gateway.Response(204, nil))
 	authed("POST /api/v1/auth/verify-email/request", "Send a new verification link", h.verifyRequest, gateway.Response(202, Status{}))
 	authed("POST /api/v1/auth/logout", "End the current session", h.logout, gateway.Response(204, nil))
@@ -369,4 +371,14 @@ func (h *Routes) oidcExchange(r *http.Request) (int, any, error) {
 	}
 	t, err := h.Svc.ExchangeLoginCode(r.Context(), in.LoginCode)
 	return http.StatusOK, t, err
+}
+
+func (h *Routes) regenCodes(r *http.Request) (int, any, error) {
+	var in TwoFactorSetupRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	a, _ := access.ActorFrom(r.Context())
+	codes, err := h.Svc.RegenerateBackupCodes(r.Context(), a.UserID, in.Password)
+	return http.StatusOK, BackupCodes{BackupCodes: codes}, err
 }

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/audit"
 	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/store"
@@ -264,3 +265,47 @@ func (s *Service) VerifyTwoFactor(ctx context.Context, interim, code string) (To
 }
 
 func isBadCredentials(err error) bool { return err == errBadCredentials }
+
+// RegenerateBackupCodes replaces the backup codes (the old ones stop
+// working); it needs the password and two-factor sign-in to be on.
+func (s *Service) RegenerateBackupCodes(ctx context.Context, userID, password string) ([]string, error) {
+	if err := s.checkOwnPassword(ctx, userID, password); err != nil {
+		return nil, err
+	}
+	var codes []string
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		if on, err := s.totpEnabled(ctx, tx, userID); err != nil {
+			return err
+		} else if !on {
+			return httpapi.Conflict("turn two-factor sign-in on first")
+		}
+		var err error
+		if codes, err = newBackupCodes(ctx, tx, userID); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{ActorID: userID, Action: "auth.backup_codes_regenerated", TargetKind: "user", TargetID: userID, Result: audit.Success})
+	})
+	return codes, err
+}
+
+// ResetTwoFactor turns someone's two-factor sign-in off (a system
+// administrator helping a person who lost their device and codes) and
+// ends their sessions.
+func (s *Service) ResetTwoFactor(ctx context.Context, actor access.Actor, userID string) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error {
+		res, err := tx.ExecContext(ctx, "DELETE FROM user_totp WHERE user_id = ?", userID)
+		if err != nil {
+			return fmt.Errorf("auth: reset 2fa: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return httpapi.NotFound("two-factor setup")
+		}
+		if _, err := tx.ExecContext(ctx, "DELETE FROM backup_codes WHERE user_id = ?", userID); err != nil {
+			return fmt.Errorf("auth: reset 2fa: %w", err)
+		}
+		if err := revokeAll(ctx, tx, userID, "", s.now()); err != nil {
+			return err
+		}
+		return audit.Record(ctx, tx, audit.Entry{ActorID: actor.UserID, Action: "admin.2fa_reset", TargetKind: "user", TargetID: userID, Result: audit.Success})
+	})
+}

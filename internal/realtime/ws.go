@@ -91,22 +91,22 @@ func WSHandler(cfg WSConfig) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := cfg.Authenticate(r)
 		if err != nil {
-			http.Error(w, "unauthenticated", http.StatusUnauthorized)
+			refuse(w, r, http.StatusUnauthorized, "sign in first")
 			return
 		}
 		topics, err := parseTopics(r.URL.Query().Get("topics"))
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			refuse(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
 		positions, err := DecodePositions(r.URL.Query().Get("resume"))
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusBadRequest)
+			refuse(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
 		conn, err := cfg.Hub.Connect(p)
 		if err != nil {
-			http.Error(w, err.Error(), http.StatusServiceUnavailable)
+			refuse(w, r, http.StatusServiceUnavailable, "the server is shutting down; reconnect")
 			return
 		}
 		defer conn.Close(ReasonClient)
@@ -117,11 +117,8 @@ func WSHandler(cfg WSConfig) http.Handler {
 				from = &pos
 			}
 			if err := conn.Subscribe(r.Context(), t, from); err != nil {
-				status := http.StatusInternalServerError
-				if errors.Is(err, ErrForbidden) {
-					status = http.StatusForbidden
-				}
-				http.Error(w, err.Error(), status)
+				status, msg := subscribeStatus(err)
+				refuse(w, r, status, msg)
 				return
 			}
 		}
