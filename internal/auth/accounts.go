@@ -190,7 +190,7 @@ func (s *Service) Login(ctx context.Context, email, password string) (Tokens, er
 	if errors.Is(err, sql.ErrNoRows) {
 		// Spend the same time as for a real account, so timing does not
 		// tell which addresses have one.
-		_, _, _ = s.check(ctx, password, s.dummyHash)
+		_, _, _ = s.check(ctx, password, s.dummy())
 		return Tokens{}, errBadCredentials
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"sync"
 	"time"
 
 	"github.com/google/uuid"
@@ -80,7 +81,20 @@ type Service struct {
 	// hashSlots bounds concurrent password hashes: each takes the hash's
 	// memory, and a burst of sign-ins must not exhaust the machine.
 	hashSlots chan struct{}
+	// dummyHash is made on first need, not at start: computing it costs
+	// a full password hash (tens of milliseconds and its memory) that a
+	// process starting up should not pay.
+	dummyOnce sync.Once
 	dummyHash string
+}
+
+// dummy returns a hash to check wrong sign-ins against, so an unknown
+// address takes as long as a known one.
+func (s *Service) dummy() string {
+	s.dummyOnce.Do(func() {
+		s.dummyHash, _ = hashPassword("dummy password for timing", s.cfg.Hash)
+	})
+	return s.dummyHash
 }
 
 // New returns a Service.
@@ -106,11 +120,6 @@ func New(cfg Config) (*Service, error) {
 		verifier:  token.NewVerifier(issuer, audience, cfg.Now, keys...),
 		hashSlots: make(chan struct{}, 2*runtime.GOMAXPROCS(0)),
 	}
-	d, err := hashPassword("dummy password for timing", cfg.Hash)
-	if err != nil {
-		return nil, err
-	}
-	s.dummyHash = d
 	return s, nil
 }
 
