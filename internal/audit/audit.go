@@ -7,10 +7,8 @@ package audit
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 
@@ -130,9 +128,9 @@ func Query(ctx context.Context, q store.Querier, f Filter) ([]Entry, string, err
 		add("at_ms < ?", f.Until.UnixMilli())
 	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		at, id, err := httpapi.DecodeCursor(f.Cursor)
 		if err != nil {
-			return nil, "", httpapi.InvalidField("cursor", "is not a cursor this API returned")
+			return nil, "", err
 		}
 		where = append(where, "(at_ms < ? OR (at_ms = ? AND id < ?))")
 		args = append(args, at, at, id)
@@ -170,24 +168,7 @@ func Query(ctx context.Context, q store.Querier, f Filter) ([]Entry, string, err
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.At.UnixMilli(), last.ID)
+		next = httpapi.EncodeCursor(last.At.UnixMilli(), last.ID)
 	}
 	return out, next, nil
-}
-
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
-}
-
-func decodeCursor(c string) (int64, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", err
-	}
-	a, id, ok := strings.Cut(string(b), ":")
-	if !ok || id == "" {
-		return 0, "", errors.New("bad cursor")
-	}
-	at, err := strconv.ParseInt(a, 10, 64)
-	return at, id, err
 }

@@ -2,7 +2,6 @@ package auth
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
@@ -36,11 +35,9 @@ func (s *Service) SearchUsers(ctx context.Context, q, cursor string, limit int) 
 		args = append(args, pat, pat)
 	}
 	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		at, id, ok := strings.Cut(string(b), ":")
-		var atMS int64
-		if _, serr := fmt.Sscan(at, &atMS); err != nil || !ok || serr != nil {
-			return nil, "", httpapi.InvalidField("cursor", "is not a cursor this API returned")
+		atMS, id, err := httpapi.DecodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
 		}
 		where += " AND (created_ms > ? OR (created_ms = ? AND id > ?))"
 		args = append(args, atMS, atMS, id)
@@ -65,7 +62,7 @@ func (s *Service) SearchUsers(ctx context.Context, q, cursor string, limit int) 
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d:%s", last.CreatedAt.UnixMilli(), last.ID))
+		next = httpapi.EncodeCursor(last.CreatedAt.UnixMilli(), last.ID)
 	}
 	return out, next, nil
 }
@@ -79,7 +76,7 @@ func (s *Service) SetBanned(ctx context.Context, actor access.Actor, userID stri
 	now := s.now()
 	var u User
 	err := s.db.InTx(ctx, func(tx *store.Tx) error {
-		res, err := tx.ExecContext(ctx, "UPDATE users SET banned = ?, updated_ms = ? WHERE id = ?", flag(banned), ms(now), userID)
+		res, err := tx.ExecContext(ctx, "UPDATE users SET banned = ?, updated_ms = ? WHERE id = ?", store.Flag(banned), ms(now), userID)
 		if err != nil {
 			return fmt.Errorf("auth: set banned: %w", err)
 		}
@@ -119,7 +116,7 @@ func (s *Service) SetSystemAdmin(ctx context.Context, actor access.Actor, userID
 				return httpapi.Conflict("QuikApp needs a system administrator: make someone else one first")
 			}
 		}
-		res, err := tx.ExecContext(ctx, "UPDATE users SET system_admin = ?, updated_ms = ? WHERE id = ?", flag(admin), ms(s.now()), userID)
+		res, err := tx.ExecContext(ctx, "UPDATE users SET system_admin = ?, updated_ms = ? WHERE id = ?", store.Flag(admin), ms(s.now()), userID)
 		if err != nil {
 			return fmt.Errorf("auth: set admin: %w", err)
 		}
@@ -235,14 +232,6 @@ func (h *AdminRoutes) stats(r *http.Request, _ access.Actor) (int, any, error) {
 
 func (h *AdminRoutes) config(*http.Request, access.Actor) (int, any, error) {
 	return http.StatusOK, httpapi.List[ConfigEntry]{Items: h.Config()}, nil
-}
-
-// flag stores a bool in an INTEGER column (PostgreSQL does not cast).
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // AdminUserPatch is the body of PATCH /api/v1/admin/users/{id}.

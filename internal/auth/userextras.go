@@ -19,6 +19,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/quikapp/quikapp/internal/bus"
+	"github.com/quikapp/quikapp/internal/emoji"
 	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/outbox"
 	"github.com/quikapp/quikapp/internal/store"
@@ -210,7 +211,7 @@ func (s *Service) SetStatus(ctx context.Context, userID string, st CustomStatus)
 	if utf8.RuneCountInString(st.Text) > 100 || strings.IndexFunc(st.Text, unicode.IsControl) >= 0 {
 		p.Add("text", "must be one line of at most 100 characters")
 	}
-	if st.Emoji != "" && !validEmoji(st.Emoji) {
+	if st.Emoji != "" && !emoji.Valid(st.Emoji) {
 		p.Add("emoji", `must be an emoji such as "🌴" or a shortcode such as ":palm_tree:"`)
 	}
 	var clear int64
@@ -236,31 +237,6 @@ func (s *Service) SetStatus(ctx context.Context, userID string, st CustomStatus)
 		return userEvent(ctx, tx, userID, "status_changed", u.Status)
 	})
 	return u, err
-}
-
-// validEmoji accepts a :shortcode: or up to 16 bytes of pictographs and
-// joiners, not letters or markup.
-func validEmoji(e string) bool {
-	if len(e) > 64 {
-		return false
-	}
-	if strings.HasPrefix(e, ":") && strings.HasSuffix(e, ":") && len(e) > 2 {
-		for _, r := range e[1 : len(e)-1] {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '+' || r == '-') {
-				return false
-			}
-		}
-		return true
-	}
-	if len(e) > 32 {
-		return false
-	}
-	for _, r := range e {
-		if r < 0x2000 && r != 0x00a9 && r != 0x00ae && r != '#' && r != '*' && !(r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Block stops blocked from messaging the user (the messaging layer asks

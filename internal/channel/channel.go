@@ -129,7 +129,7 @@ func (s *Service) insert(ctx context.Context, tx *store.Tx, c Channel) error {
 	_, err := tx.ExecContext(ctx,
 		`INSERT INTO channels (id, workspace_id, kind, name, topic, purpose, is_general, created_by, created_ms, updated_ms)
 		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		c.ID, c.WorkspaceID, c.Type, c.Name, c.Topic, c.Purpose, flag(c.IsGeneral), c.CreatedBy, c.CreatedAt.UnixMilli(), c.CreatedAt.UnixMilli())
+		c.ID, c.WorkspaceID, c.Type, c.Name, c.Topic, c.Purpose, store.Flag(c.IsGeneral), c.CreatedBy, c.CreatedAt.UnixMilli(), c.CreatedAt.UnixMilli())
 	if tx.Dialect().IsUniqueViolation(err) {
 		return httpapi.Conflict("a channel named #" + c.Name + " already exists in this workspace")
 	}
@@ -146,13 +146,6 @@ func addMember(ctx context.Context, tx *store.Tx, channelID, userID string, at t
 		return fmt.Errorf("channel: add member: %w", err)
 	}
 	return nil
-}
-
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // createGeneral is the workspace creation hook: #general, with the owner.

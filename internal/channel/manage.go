@@ -169,7 +169,7 @@ func (s *Service) SetPreferences(ctx context.Context, actor access.Actor, id str
 	var sets []string
 	var args []any
 	if p.Muted != nil {
-		sets, args = append(sets, "muted = ?"), append(args, flag(*p.Muted))
+		sets, args = append(sets, "muted = ?"), append(args, store.Flag(*p.Muted))
 	}
 	if p.NotificationLevel != nil {
 		if l := *p.NotificationLevel; l != "all" && l != "mentions" && l != "none" {
@@ -178,7 +178,7 @@ func (s *Service) SetPreferences(ctx context.Context, actor access.Actor, id str
 		sets, args = append(sets, "notify_level = ?"), append(args, *p.NotificationLevel)
 	}
 	if p.Starred != nil {
-		sets, args = append(sets, "starred = ?"), append(args, flag(*p.Starred))
+		sets, args = append(sets, "starred = ?"), append(args, store.Flag(*p.Starred))
 	}
 	if p.Section != nil {
 		sets, args = append(sets, "section = ?"), append(args, checkText(&probs, "section", *p.Section, 40))

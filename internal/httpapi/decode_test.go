@@ -102,3 +102,15 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+func TestCursorRoundTrip(t *testing.T) {
+	at, id, err := DecodeCursor(EncodeCursor(1700000000123, "a:b-c"))
+	if err != nil || at != 1700000000123 || id != "a:b-c" {
+		t.Fatalf("round trip: %d %q %v", at, id, err)
+	}
+	for _, bad := range []string{"", "!!", EncodeCursor(1, "")[:2], "MTIz"} {
+		if _, _, err := DecodeCursor(bad); err == nil {
+			t.Errorf("DecodeCursor(%q) accepted", bad)
+		}
+	}
+}

@@ -8,12 +8,10 @@ package inbox
 import (
 	"context"
 	"embed"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -113,11 +111,9 @@ func (s *Service) List(ctx context.Context, userID string, unreadOnly bool, curs
 		q += " AND read_ms = 0"
 	}
 	if cursor != "" {
-		b, err := base64.RawURLEncoding.DecodeString(cursor)
-		at, id, ok := strings.Cut(string(b), ":")
-		n, perr := strconv.ParseInt(at, 10, 64)
-		if err != nil || !ok || perr != nil {
-			return nil, "", httpapi.InvalidField("cursor", "is not a cursor this API returned")
+		n, id, err := httpapi.DecodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
 		}
 		q += " AND (created_ms < ? OR (created_ms = ? AND id < ?))"
 		args = append(args, n, n, id)
@@ -146,7 +142,7 @@ func (s *Service) List(ctx context.Context, userID string, unreadOnly bool, curs
 	if len(out) > limit {
 		out = out[:limit]
 		last := out[limit-1]
-		next = base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(last.CreatedAt.UnixMilli(), 10) + ":" + last.ID))
+		next = httpapi.EncodeCursor(last.CreatedAt.UnixMilli(), last.ID)
 	}
 	if s.Visible != nil {
 		kept := out[:0]

@@ -217,7 +217,7 @@ func (s *Service) PostWithFiles(ctx context.Context, actor access.Actor, channel
 		}
 		m.Mentions = ParseMentions(text)
 		_, err := tx.ExecContext(ctx, "INSERT INTO messages (id, channel_id, seq, author_id, client_msg_id, text, thread_id, created_ms, broadcast, also_in_channel) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli(), flag(m.Mentions.Channel || m.Mentions.Here), flag(alsoInChannel))
+			m.ID, channelID, m.Seq, actor.UserID, clientID, text, threadID, now.UnixMilli(), store.Flag(m.Mentions.Channel || m.Mentions.Here), store.Flag(alsoInChannel))
 		if tx.Dialect().IsUniqueViolation(err) && clientID != "" {
 			dup = true // the same send raced itself; the other copy won
 			return errRollback
@@ -469,7 +469,7 @@ func (s *Service) Edit(ctx context.Context, actor access.Actor, id, text string)
 		}
 		mentions := ParseMentions(text)
 		if _, err := tx.ExecContext(ctx, "UPDATE messages SET text = ?, edited_ms = ?, broadcast = ? WHERE id = ?",
-			text, now.UnixMilli(), flag(mentions.Channel || mentions.Here), id); err != nil {
+			text, now.UnixMilli(), store.Flag(mentions.Channel || mentions.Here), id); err != nil {
 			return fmt.Errorf("message: edit: %w", err)
 		}
 		if m, err = scan(tx.QueryRowContext(ctx, "SELECT "+columns+" FROM messages WHERE id = ?", id)); err != nil {
@@ -521,13 +521,6 @@ func (s *Service) Delete(ctx context.Context, actor access.Actor, id string) err
 		m.Deleted, m.Text, m.Mentions = true, "", Mentions{}
 		return event(ctx, tx, m.ChannelID, "deleted", m)
 	})
-}
-
-func flag(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
 
 // recordMentions stores the named users who are in the channel (not the

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/quikapp/quikapp/internal/access"
+	emojis "github.com/quikapp/quikapp/internal/emoji"
 	"github.com/quikapp/quikapp/internal/httpapi"
 	"github.com/quikapp/quikapp/internal/store"
 )
@@ -17,30 +18,6 @@ type Reaction struct {
 	Users []string `json:"users"`
 }
 
-// validEmoji: a :shortcode: or a short run of non-ASCII pictographs.
-func validEmoji(e string) bool {
-	if e == "" || len(e) > 64 {
-		return false
-	}
-	if strings.HasPrefix(e, ":") && strings.HasSuffix(e, ":") && len(e) > 2 {
-		for _, r := range e[1 : len(e)-1] {
-			if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '_' || r == '+' || r == '-') {
-				return false
-			}
-		}
-		return true
-	}
-	if len(e) > 32 {
-		return false
-	}
-	for _, r := range e {
-		if r < 0x80 && r != '#' && r != '*' && !(r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
-}
-
 // React adds (add true) or removes the actor's emoji on a message. Both
 // are idempotent; the message's reactions come back.
 func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji string, add bool) (Message, error) {
@@ -48,7 +25,7 @@ func (s *Service) React(ctx context.Context, actor access.Actor, id, emoji strin
 	if err != nil {
 		return Message{}, err
 	}
-	if !validEmoji(emoji) {
+	if !emojis.Valid(emoji) {
 		return Message{}, httpapi.InvalidField("emoji", `must be an emoji such as "👍" or a shortcode such as ":tada:"`)
 	}
 	if !c.IsMember {

@@ -17,7 +17,7 @@ func follow(ctx context.Context, tx *store.Tx, threadID, channelID, userID strin
 		q = `INSERT INTO thread_follows (thread_id, user_id, channel_id, following) VALUES (?, ?, ?, ?)
 		     ON CONFLICT (thread_id, user_id) DO UPDATE SET following = excluded.following`
 	}
-	if _, err := tx.ExecContext(ctx, q, threadID, userID, channelID, flag(following)); err != nil {
+	if _, err := tx.ExecContext(ctx, q, threadID, userID, channelID, store.Flag(following)); err != nil {
 		return fmt.Errorf("message: follow thread: %w", err)
 	}
 	return nil

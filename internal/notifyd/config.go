@@ -6,10 +6,11 @@ import (
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"fmt"
-	"github.com/quikapp/quikapp/internal/notify"
 	"log/slog"
 	"math"
 	"time"
+
+	"github.com/quikapp/quikapp/internal/notify"
 
 	"github.com/quikapp/quikapp/internal/platform"
 	"github.com/quikapp/quikapp/internal/platform/env"

@@ -242,3 +242,13 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		return nil, fmt.Errorf("store: unsupported database URL scheme (want postgres:// or sqlite:)")
 	}
 }
+
+// Flag stores a bool in an INTEGER column (1 or 0), which both databases
+// read back into a bool; PostgreSQL does not cast a bool parameter to
+// INTEGER itself.
+func Flag(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

@@ -3,11 +3,8 @@ package workspace
 import (
 	"context"
 	"database/sql"
-	"encoding/base64"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/quikapp/quikapp/internal/access"
@@ -32,9 +29,9 @@ func (s *Service) Members(ctx context.Context, actor access.Actor, wsID, cursor 
 	q := "SELECT user_id, role, joined_ms FROM workspace_members WHERE workspace_id = ?"
 	args := []any{wsID}
 	if cursor != "" {
-		at, uid, ok := decodeCursor(cursor)
-		if !ok {
-			return nil, "", httpapi.InvalidField("cursor", "is not a cursor this API returned")
+		at, uid, err := httpapi.DecodeCursor(cursor)
+		if err != nil {
+			return nil, "", err
 		}
 		q += " AND (joined_ms > ? OR (joined_ms = ? AND user_id > ?))"
 		args = append(args, at, at, uid)
@@ -66,7 +63,7 @@ func (s *Service) Members(ctx context.Context, actor access.Actor, wsID, cursor 
 	if len(out) > limit {
 		out, ids = out[:limit], ids[:limit]
 		last := out[limit-1]
-		next = encodeCursor(last.JoinedAt.UnixMilli(), last.UserID)
+		next = httpapi.EncodeCursor(last.JoinedAt.UnixMilli(), last.UserID)
 	}
 	names, err := s.cfg.People.DisplayNames(ctx, ids)
 	if err != nil {
@@ -76,20 +73,6 @@ func (s *Service) Members(ctx context.Context, actor access.Actor, wsID, cursor 
 		out[i].DisplayName = names[out[i].UserID]
 	}
 	return out, next, nil
-}
-
-func encodeCursor(at int64, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(at, 10) + ":" + id))
-}
-
-func decodeCursor(c string) (int64, string, bool) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
-	if err != nil {
-		return 0, "", false
-	}
-	a, id, ok := strings.Cut(string(b), ":")
-	n, err := strconv.ParseInt(a, 10, 64)
-	return n, id, ok && err == nil && id != ""
 }
 
 func memberRole(ctx context.Context, q store.Querier, wsID, userID string) (access.Role, error) {

@@ -4,13 +4,14 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"github.com/quikapp/quikapp/internal/notify/provider/smtp/smtptest"
 	"io"
 	"mime"
 	"mime/quotedprintable"
 	"net/mail"
 	"strings"
 	"testing"
+
+	"github.com/quikapp/quikapp/internal/notify/provider/smtp/smtptest"
 
 	"github.com/quikapp/quikapp/internal/notify"
 )

@@ -12,13 +12,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/quikapp/quikapp/internal/platform/netguard"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/quikapp/quikapp/internal/platform/netguard"
 
 	"github.com/quikapp/quikapp/internal/notify"
 	"github.com/quikapp/quikapp/internal/notify/provider/jws"

@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/quikapp/quikapp/internal/platform/netguard"
 	"io"
 	"math/big"
 	"net/http"
@@ -21,6 +20,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/quikapp/quikapp/internal/platform/netguard"
 
 	"github.com/quikapp/quikapp/internal/notify"
 )
