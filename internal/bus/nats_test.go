@@ -28,26 +28,9 @@ import (
 
 func natsURL() string { return bustest.NATSURL() }
 
-// requireNATS returns a connection to the test server and its JetStream,
-// or fails the test (never skips) saying how to start one.
 func requireNATS(t *testing.T) (*nats.Conn, jetstream.JetStream) {
 	t.Helper()
-	nc, err := nats.Connect(natsURL(), nats.Timeout(2*time.Second), nats.MaxReconnects(0))
-	if err != nil {
-		t.Fatalf("NATS at %s is not reachable: start it with `nats-server -js -a 127.0.0.1 -p 4222` "+
-			"(Debian: apt-get install nats-server), or point QUIKAPP_TEST_NATS_URL at one with JetStream: %v", natsURL(), err)
-	}
-	t.Cleanup(nc.Close)
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
-	defer cancel()
-	if _, err := js.AccountInfo(ctx); err != nil {
-		t.Fatalf("NATS at %s has no JetStream: start it with -js: %v", natsURL(), err)
-	}
-	return nc, js
+	return bustest.RequireNATS(t)
 }
 
 func randomHex() string {

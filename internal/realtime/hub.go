@@ -3,7 +3,7 @@ package realtime
 import (
 	"context"
 	"errors"
-	"fmt"
+	"log/slog"
 	"sync"
 )
 
@@ -61,6 +61,13 @@ type HubConfig struct {
 	// ReplayLimit bounds the events replayed per topic on resume (default
 	// 1,000); a larger gap is answered with resync.
 	ReplayLimit int
+	// Relay, when set, carries events between the nodes that share
+	// History: what this hub publishes is announced to the others, and a
+	// topic with local subscribers follows the others' announcements.
+	// Nil: a single node.
+	Relay Relay
+	// Logger receives relay failures; nil discards them.
+	Logger *slog.Logger
 }
 
 // Hub routes published events to the connections subscribed to their
@@ -76,14 +83,6 @@ type Hub struct {
 	users map[string]map[*Conn]struct{}
 }
 
-// topicSubs serialises one topic's publishes and subscribes, so every
-// subscriber sees the same order and a resuming one neither misses nor
-// repeats an event published while it joins.
-type topicSubs struct {
-	mu    sync.Mutex
-	conns map[*Conn]struct{}
-}
-
 // NewHub returns a hub.
 func NewHub(cfg HubConfig) (*Hub, error) {
 	if cfg.History == nil || cfg.Authorizer == nil {
@@ -94,6 +93,9 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 	}
 	if cfg.ReplayLimit <= 0 {
 		cfg.ReplayLimit = 1000
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	return &Hub{cfg: cfg, topics: map[string]*topicSubs{}, users: map[string]map[*Conn]struct{}{}}, nil
 }
@@ -190,85 +192,6 @@ func (c *Conn) Reason() string {
 // Principal is who holds the connection.
 func (c *Conn) Principal() Principal { return c.principal }
 
-func (h *Hub) subs(topic string, create bool) *topicSubs {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	t := h.topics[topic]
-	if t == nil && create {
-		t = &topicSubs{conns: map[*Conn]struct{}{}}
-		h.topics[topic] = t
-	}
-	return t
-}
-
-// Subscribe adds topic to the connection once the authorizer allows it.
-// With from set, the events after from are queued first (or a resync frame
-// when history no longer covers the gap); live events follow with no gap
-// and no repeat.
-func (c *Conn) Subscribe(ctx context.Context, topic string, from *Position) error {
-	if topic == "" {
-		return errors.New("realtime: empty topic")
-	}
-	if err := c.hub.cfg.Authorizer.CanSubscribe(ctx, c.principal, topic); err != nil {
-		return fmt.Errorf("subscribe %s: %w", topic, err)
-	}
-	t := c.hub.subs(topic, true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	select {
-	case <-c.done:
-		return ErrClosed
-	default:
-	}
-	if from != nil {
-		if err := c.replay(ctx, topic, *from); err != nil {
-			return err
-		}
-	}
-	t.conns[c] = struct{}{}
-	c.mu.Lock()
-	c.topics[topic] = true
-	c.mu.Unlock()
-	return nil
-}
-
-// replay queues what the connection missed on topic; the caller holds the
-// topic's lock, so no publish interleaves.
-func (c *Conn) replay(ctx context.Context, topic string, from Position) error {
-	h := c.hub
-	missed, err := h.cfg.History.Since(ctx, topic, from, h.cfg.ReplayLimit+1)
-	if err == nil && len(missed) > h.cfg.ReplayLimit {
-		err = ErrResync
-	}
-	if errors.Is(err, ErrResync) {
-		head, herr := h.cfg.History.Head(ctx, topic)
-		if herr != nil {
-			return fmt.Errorf("subscribe %s: head: %w", topic, herr)
-		}
-		c.enqueue(Frame{Kind: FrameResync, Topic: topic, Head: head})
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("subscribe %s: history: %w", topic, err)
-	}
-	for _, ev := range missed {
-		c.enqueue(Frame{Kind: FrameEvent, Event: ev})
-	}
-	return nil
-}
-
-// Unsubscribe removes topic from the connection.
-func (c *Conn) Unsubscribe(topic string) {
-	if t := c.hub.subs(topic, false); t != nil {
-		t.mu.Lock()
-		delete(t.conns, c)
-		t.mu.Unlock()
-	}
-	c.mu.Lock()
-	delete(c.topics, topic)
-	c.mu.Unlock()
-}
-
 // Topics lists the connection's subscriptions.
 func (c *Conn) Topics() []string {
 	c.mu.Lock()
@@ -314,31 +237,4 @@ func (c *Conn) Close(reason string) {
 		c.Unsubscribe(t)
 	}
 	c.hub.forget(c)
-}
-
-// Publish appends ev to topic's history and queues it to every subscriber,
-// in offset order. It never waits for a slow connection.
-func (h *Hub) Publish(ctx context.Context, topic string, ev Event) (Event, error) {
-	t := h.subs(topic, true)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	stored, err := h.cfg.History.Append(ctx, topic, ev)
-	if err != nil {
-		return Event{}, fmt.Errorf("publish %s: %w", topic, err)
-	}
-	for c := range t.conns {
-		c.enqueue(Frame{Kind: FrameEvent, Event: stored})
-	}
-	return stored, nil
-}
-
-// Subscribers counts a topic's connections.
-func (h *Hub) Subscribers(topic string) int {
-	t := h.subs(topic, false)
-	if t == nil {
-		return 0
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return len(t.conns)
 }

@@ -166,7 +166,9 @@ func writeFrame(w io.Writer, f Frame, positions map[string]Position) error {
 		return writeEvent(w, "resync", EncodePositions(positions), map[string]any{"topic": f.Topic, "epoch": f.Head.Epoch, "offset": f.Head.Offset})
 	default:
 		ev := f.Event
-		positions[ev.Topic] = Position{Epoch: ev.Epoch, Offset: ev.Offset}
+		if ev.Offset > 0 { // a signal (Offset 0) is not a place to resume from
+			positions[ev.Topic] = Position{Epoch: ev.Epoch, Offset: ev.Offset}
+		}
 		return writeEvent(w, ev.Type, EncodePositions(positions), ev)
 	}
 }

@@ -203,3 +203,24 @@ func FuzzDecodePositions(f *testing.F) {
 		}
 	})
 }
+
+// A signal (typing) reaches SSE clients but is not a place to resume
+// from: the id after it still names the last stored event.
+func TestSSESignalKeepsResumePosition(t *testing.T) {
+	h := newHub(t, 64, members{"ada": {"channel:1"}})
+	srv := sseServer(t, h, nil)
+	_, frames, _ := openSSE(t, srv.URL+"/?topics=channel:1", "ada", "")
+	for h.Subscribers("channel:1") != 1 {
+		time.Sleep(time.Millisecond)
+	}
+	publish(t, h, "channel:1", 1)
+	stored := next(t, frames)
+	h.Signal(context.Background(), "channel:1", realtime.Event{Type: "typing", Data: []byte(`{"userId":"bob"}`)})
+	sig := next(t, frames)
+	if sig.event != "typing" || eventOf(t, sig).Offset != 0 {
+		t.Fatalf("signal frame %+v", sig)
+	}
+	if sig.id != stored.id {
+		t.Fatalf("a signal moved the resume id from %q to %q", stored.id, sig.id)
+	}
+}
