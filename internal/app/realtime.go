@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/quikapp/quikapp/internal/access"
 	"github.com/quikapp/quikapp/internal/bus"
@@ -21,23 +24,45 @@ func init() {
 
 // realtimeModule serves the live streams (SSE and WebSocket) and feeds
 // the hub from the bus: workspace.<id>.* events go to topic
-// workspace:<id>, user.<id>.* to user:<id>, and a ban closes the user's
-// connections.
+// workspace:<id>, user.<id>.* to user:<id>, channel.<id>.* to
+// channel:<id>, and a ban closes the user's connections. Presence and
+// typing are signals: they reach subscribers on every node but take no
+// place in history.
 type realtimeModule struct {
 	d        *Deps
+	back     *backplane
 	hub      *realtime.Hub
 	presence *realtime.Presence
 }
 
 func newRealtimeModule(d *Deps) (Module, error) {
-	hub, err := realtime.NewHub(realtime.HubConfig{
-		History:    realtime.NewMemoryHistory(realtime.HistoryConfig{}),
-		Authorizer: topicRules{access: d.Identity.Access, channels: d.Identity.Channels},
-	})
+	back, err := openBackplane(d)
 	if err != nil {
 		return nil, err
 	}
-	return &realtimeModule{d: d, hub: hub, presence: realtime.NewPresence(realtime.PresenceConfig{})}, nil
+	cfg := realtime.HubConfig{
+		History:    back.history,
+		Authorizer: topicRules{access: d.Identity.Access, channels: d.Identity.Channels},
+		Logger:     d.Log,
+	}
+	if back.relay != nil {
+		cfg.Relay = back.relay
+	}
+	hub, err := realtime.NewHub(cfg)
+	if err != nil {
+		back.close()
+		return nil, err
+	}
+	m := &realtimeModule{d: d, back: back, hub: hub}
+	m.presence = realtime.NewPresence(realtime.PresenceConfig{Now: d.Identity.Now, OnPresence: m.presenceChanged, OnTyping: m.typingChanged})
+	if err := d.Metrics.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "quikapp_realtime_connections",
+		Help: "Open realtime connections (WebSocket and SSE) on this process; the realtime HPA scales on it.",
+	}, func() float64 { return float64(hub.Connections()) })); err != nil {
+		back.close()
+		return nil, fmt.Errorf("realtime: metrics: %w", err)
+	}
+	return m, nil
 }
 
 // topicRules say who may follow which topic, through access.Checker.
@@ -91,10 +116,13 @@ func (m *realtimeModule) Mount(rt *gateway.Router) {
 	rt.Authed("GET /api/v1/realtime/ws", realtime.WSHandler(realtime.WSConfig{Hub: m.hub, Authenticate: m.principal,
 		Presence: m.presence, Draining: m.d.Server.Draining()}), gateway.TokenInQuery(),
 		gateway.Summary("Live events over WebSocket: ?topics=…&resume=<positions>"))
+	m.mountPresence(rt)
 }
 
 // Run relays bus events into the hub until ctx ends.
 func (m *realtimeModule) Run(ctx context.Context) error {
+	defer m.back.close()
+	go m.presence.Run(ctx, time.Second)
 	bans, err := realtime.FollowBans(ctx, m.d.Bus, m.hub, m.d.Log)
 	if err != nil {
 		return err
@@ -112,10 +140,13 @@ func (m *realtimeModule) Run(ctx context.Context) error {
 		return fmt.Errorf("realtime: follow channel departures: %w", err)
 	}
 	subs = append(subs, left)
+	// A work queue, not fan-out: one node appends each event to the
+	// shared history and the relay takes it to the others. A failed
+	// append is retried by the bus; clients drop a repeat by its id.
 	for _, prefix := range []string{"workspace", "user", "channel"} {
-		s, err := m.d.Bus.Subscribe(ctx, prefix+".*.>", m.relay(prefix))
+		s, err := m.d.Bus.Consume(ctx, prefix+".*.>", "realtime-"+prefix, m.relay(prefix))
 		if err != nil {
-			return fmt.Errorf("realtime: subscribe %s events: %w", prefix, err)
+			return fmt.Errorf("realtime: consume %s events: %w", prefix, err)
 		}
 		subs = append(subs, s)
 	}

@@ -81,6 +81,7 @@ type Hub struct {
 	// users indexes open connections by user, so a ban or sign-out can
 	// close all of them.
 	users map[string]map[*Conn]struct{}
+	conns int // open connections
 }
 
 // NewHub returns a hub.
@@ -127,6 +128,7 @@ func (h *Hub) Connect(p Principal) (*Conn, error) {
 		h.users[p.UserID] = set
 	}
 	set[c] = struct{}{}
+	h.conns++
 	return c, nil
 }
 
@@ -135,6 +137,9 @@ func (h *Hub) forget(c *Conn) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	set := h.users[c.principal.UserID]
+	if _, ok := set[c]; ok {
+		h.conns--
+	}
 	delete(set, c)
 	if len(set) == 0 {
 		delete(h.users, c.principal.UserID)
@@ -174,6 +179,13 @@ func (h *Hub) DisconnectUser(userID, reason string) int {
 		c.Close(reason)
 	}
 	return len(conns)
+}
+
+// Connections counts the open connections.
+func (h *Hub) Connections() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.conns
 }
 
 // Frames is the connection's outbound queue.

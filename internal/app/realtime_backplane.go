@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/quikapp/quikapp/internal/realtime"
+)
+
+// backplane is where the realtime hub keeps topic history and how it
+// reaches the other nodes: in memory alone, or JetStream history and a
+// NATS relay when QUIKAPP_NATS_URL is set, so a client can resume on any
+// node and every node delivers every topic in one order.
+type backplane struct {
+	history realtime.History
+	relay   *realtime.NATSRelay // nil on a single node
+	nc      *nats.Conn
+}
+
+// realtimePrefix keeps realtime subjects out of the event bus's stream
+// (which holds quikapp.>).
+const realtimePrefix = "quikapp_rt"
+
+func openBackplane(d *Deps) (*backplane, error) {
+	if d.Config.NATSURL == "" {
+		return &backplane{history: realtime.NewMemoryHistory(realtime.HistoryConfig{})}, nil
+	}
+	nc, err := nats.Connect(d.Config.NATSURL, nats.Name("quikapp-realtime"), nats.MaxReconnects(-1),
+		nats.ReconnectWait(500*time.Millisecond), nats.Timeout(5*time.Second))
+	if err != nil {
+		return nil, fmt.Errorf("realtime: connect to NATS: %w", err)
+	}
+	js, err := jetstream.New(nc)
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("realtime: JetStream: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	history, err := realtime.NewJetStreamHistory(ctx, js, realtime.JetStreamConfig{Prefix: realtimePrefix, Stream: "QUIKAPP_REALTIME"})
+	if err != nil {
+		nc.Close()
+		return nil, err
+	}
+	d.Health.AddCheck("realtime-nats", func(context.Context) error {
+		if !nc.IsConnected() {
+			return errors.New("not connected to NATS")
+		}
+		return nil
+	})
+	return &backplane{history: history, relay: realtime.NewNATSRelay(nc, realtimePrefix, d.Log), nc: nc}, nil
+}
+
+func (b *backplane) close() {
+	if b.relay != nil {
+		b.relay.Close()
+	}
+	if b.nc != nil {
+		b.nc.Close()
+	}
+}
