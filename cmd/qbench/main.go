@@ -22,6 +22,11 @@ type scenario struct {
 var scenarios = map[string]scenario{
 	"startup": {"S9: cold start to ready, idle RSS and binary size of a quikapp binary", runStartup},
 	"notify":  {"S6: notifyd with SSE subscribers: persisted+delivered rate, e2e latency, loss, catch-up", runNotify},
+
+	"idle":         {"S1: idle WebSockets, one personal topic each: server RSS and CPU per connection", runIdle},
+	"broadcast":    {"S2: one topic, many subscribers, rising publish rate: deliveries/s, latency, loss, slow readers cut off", runBroadcast},
+	"hub-server":   {"serve internal/realtime alone (permissive authorizer, POST /publish) for the realtime scenarios", runHubServer},
+	"naive-server": {"serve the same protocol the naive way (goroutine pair per conn, no batching), for ratios", runNaiveServer},
 }
 
 func main() {
