@@ -33,6 +33,7 @@ type realtimeModule struct {
 	back     *backplane
 	hub      *realtime.Hub
 	presence *realtime.Presence
+	gossip   *realtime.PresenceGossip // nil on a single node
 }
 
 func newRealtimeModule(d *Deps) (Module, error) {
@@ -54,7 +55,14 @@ func newRealtimeModule(d *Deps) (Module, error) {
 		return nil, err
 	}
 	m := &realtimeModule{d: d, back: back, hub: hub}
-	m.presence = realtime.NewPresence(realtime.PresenceConfig{Now: d.Identity.Now, OnPresence: m.presenceChanged, OnTyping: m.typingChanged})
+	pcfg := realtime.PresenceConfig{Now: d.Identity.Now, OnPresence: m.presenceChanged, OnTyping: m.typingChanged}
+	if back.nc != nil {
+		pcfg.OnLocal = func(st realtime.PeerState) { m.gossip.Share(st) }
+	}
+	m.presence = realtime.NewPresence(pcfg)
+	if back.nc != nil {
+		m.gossip = realtime.NewPresenceGossip(back.nc, realtimePrefix, m.presence, d.Log)
+	}
 	if err := d.Metrics.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "quikapp_realtime_connections",
 		Help: "Open realtime connections (WebSocket and SSE) on this process; the realtime HPA scales on it.",
@@ -123,6 +131,13 @@ func (m *realtimeModule) Mount(rt *gateway.Router) {
 func (m *realtimeModule) Run(ctx context.Context) error {
 	defer m.back.close()
 	go m.presence.Run(ctx, time.Second)
+	if m.gossip != nil {
+		go func() {
+			if err := m.gossip.Run(ctx); err != nil {
+				m.d.Log.Error("realtime: presence across nodes stopped", "err", err)
+			}
+		}()
+	}
 	bans, err := realtime.FollowBans(ctx, m.d.Bus, m.hub, m.d.Log)
 	if err != nil {
 		return err

@@ -61,6 +61,10 @@ type PresenceConfig struct {
 	// they are called without locks held and must not block for long.
 	OnPresence func(PresenceUpdate)
 	OnTyping   func(TypingUpdate)
+	// OnLocal, when set, receives this node's own changes of a user's
+	// connections or choice, for the other nodes (see PresenceGossip); it
+	// is called without locks held.
+	OnLocal func(PeerState)
 }
 
 // Presence tracks who is online and typing, in memory only: heartbeats
@@ -83,7 +87,9 @@ type typingKey struct {
 }
 
 type userPresence struct {
-	conns     int
+	conns     int // on this node
+	remote    map[string]peerConns // other nodes' connections, by node
+	choiceAt  time.Time            // when choice was made, on whichever node
 	lingering time.Time // when >0 conns dropped to 0: offline at lingering+OfflineAfter
 	choice    string
 	custom    CustomStatus
@@ -120,7 +126,7 @@ func (p *Presence) visible(k userKey, u *userPresence, now time.Time) PresenceUp
 		u.custom = CustomStatus{}
 	}
 	up.Custom = u.custom
-	present := u.conns > 0 || (!u.lingering.IsZero() && now.Sub(u.lingering) < p.cfg.OfflineAfter)
+	present := u.conns > 0 || remoteConns(u, now) > 0 || (!u.lingering.IsZero() && now.Sub(u.lingering) < p.cfg.OfflineAfter)
 	if !present || u.choice == ChoiceInvisible {
 		return up
 	}
@@ -154,22 +160,28 @@ func (p *Presence) emit(ups []PresenceUpdate) {
 	}
 }
 
-func (p *Presence) change(tenant, user string, fn func(u *userPresence, now time.Time)) {
+// change applies fn to the user's entry and publishes what others now
+// see; local changes are also shared with the other nodes.
+func (p *Presence) change(tenant, user string, local bool, fn func(u *userPresence, now time.Time)) {
 	now := p.cfg.Now()
 	k := userKey{tenant, user}
 	p.mu.Lock()
 	u := p.user(k)
 	fn(u, now)
 	up, changed := p.refresh(k, u, now)
+	share := PeerState{TenantID: tenant, UserID: user, Conns: u.conns, Choice: u.choice, ChoiceAt: millis(u.choiceAt)}
 	p.mu.Unlock()
 	if changed {
 		p.emit([]PresenceUpdate{up})
+	}
+	if local && p.cfg.OnLocal != nil {
+		p.cfg.OnLocal(share)
 	}
 }
 
 // Connected records one more open connection of the user.
 func (p *Presence) Connected(tenant, user string) {
-	p.change(tenant, user, func(u *userPresence, _ time.Time) {
+	p.change(tenant, user, true, func(u *userPresence, _ time.Time) {
 		u.conns++
 		u.lingering = time.Time{}
 	})
@@ -178,7 +190,7 @@ func (p *Presence) Connected(tenant, user string) {
 // Disconnected records a closed connection; the user goes offline
 // OfflineAfter after their last one closes, unless they come back first.
 func (p *Presence) Disconnected(tenant, user string) {
-	p.change(tenant, user, func(u *userPresence, now time.Time) {
+	p.change(tenant, user, true, func(u *userPresence, now time.Time) {
 		if u.conns > 0 {
 			u.conns--
 			if u.conns == 0 {
@@ -195,7 +207,7 @@ func (p *Presence) SetStatus(tenant, user, choice string) error {
 	default:
 		return fmt.Errorf("realtime: status %q is not auto, away, dnd or invisible", choice)
 	}
-	p.change(tenant, user, func(u *userPresence, _ time.Time) { u.choice = choice })
+	p.change(tenant, user, true, func(u *userPresence, now time.Time) { u.choice, u.choiceAt = choice, now })
 	return nil
 }
 
@@ -213,7 +225,7 @@ func (p *Presence) SetCustom(tenant, user string, cs CustomStatus) error {
 	if !cs.ExpiresAt.IsZero() && !cs.ExpiresAt.After(p.cfg.Now()) {
 		return fmt.Errorf("realtime: clearAfter must be in the future")
 	}
-	p.change(tenant, user, func(u *userPresence, _ time.Time) { u.custom = cs })
+	p.change(tenant, user, false, func(u *userPresence, _ time.Time) { u.custom = cs })
 	return nil
 }
 
@@ -262,10 +274,11 @@ func (p *Presence) Tick() {
 	var stops []TypingUpdate
 	p.mu.Lock()
 	for k, u := range p.users {
+		expirePeers(u, now)
 		if up, changed := p.refresh(k, u, now); changed {
 			ups = append(ups, up)
 		}
-		if u.conns == 0 && up0(u) {
+		if u.conns == 0 && len(u.remote) == 0 && up0(u) {
 			delete(p.users, k) // nothing left to remember
 		}
 	}
