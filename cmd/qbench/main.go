@@ -25,6 +25,9 @@ var scenarios = map[string]scenario{
 
 	"idle":         {"S1: idle WebSockets, one personal topic each: server RSS and CPU per connection", runIdle},
 	"broadcast":    {"S2: one topic, many subscribers, rising publish rate: deliveries/s, latency, loss, slow readers cut off", runBroadcast},
+	"chat":         {"S3: personal + 10-member group topic per connection, typing, churn with resume", runChat},
+	"publish":      {"S4: HTTP publish throughput and latency, keep-alive, history on, 0 or N subscribers", runPublish},
+	"storm":        {"S5: all clients drop and reconnect with their offsets while publishing continues", runStorm},
 	"hub-server":   {"serve internal/realtime alone (permissive authorizer, POST /publish) for the realtime scenarios", runHubServer},
 	"naive-server": {"serve the same protocol the naive way (goroutine pair per conn, no batching), for ratios", runNaiveServer},
 }

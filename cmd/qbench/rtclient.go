@@ -67,6 +67,8 @@ type rtClient struct {
 	// slow, when set, is slept after each frame: a client reading slowly.
 	slow time.Duration
 
+	churning atomic.Bool // chat: a drop and reconnect is in flight
+
 	mu        sync.Mutex
 	topics    []topicState
 	ws        *wsConn

@@ -131,9 +131,10 @@ type rtResults struct {
 	ChurnSuccess float64 `json:"churn_success_pct,omitempty"`
 
 	// publish
-	PublishP50Ms float64 `json:"publish_p50_ms,omitempty"`
-	PublishP99Ms float64 `json:"publish_p99_ms,omitempty"`
-	Subscribers  int     `json:"subscribers,omitempty"`
+	PublishP50Ms  float64 `json:"publish_p50_ms,omitempty"`
+	PublishP99Ms  float64 `json:"publish_p99_ms,omitempty"`
+	DeliveryP99Ms float64 `json:"delivery_p99_ms,omitempty"`
+	Subscribers   int     `json:"subscribers,omitempty"`
 
 	// storm
 	ResubscribedPct float64 `json:"resubscribed_pct,omitempty"`
