@@ -1,15 +1,11 @@
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -44,68 +40,13 @@ func cleanEnv(extra ...string) []string {
 func TestBinaryRunsWithDefaultsAndStopsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
 	dir := t.TempDir()
-	cmd := exec.Command(bin)
-	cmd.Dir = dir
-	cmd.Env = cleanEnv("QUIKAPP_HTTP_ADDR=127.0.0.1:0")
-	stderr, _ := cmd.StderrPipe()
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			var line struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal(sc.Bytes(), &line) == nil && line.Msg == "http_listening" {
-				addr <- line.Addr
-			}
-		}
-	}()
-	var base string
-	select {
-	case a := <-addr:
-		base = "http://" + a
-	case <-time.After(15 * time.Second):
-		t.Fatal("no http_listening log line")
-	}
-	ready := false
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
-		resp, err := http.Get(base + "/health/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				ready = true
-				break
-			}
-		}
-	}
-	if !ready {
-		t.Fatal("never ready")
-	}
+	p := startProcess(t, bin, dir, cleanEnv("QUIKAPP_HTTP_ADDR=127.0.0.1:0"))
 	t.Logf("start to ready: %s", time.Since(start))
 	if _, err := os.Stat(filepath.Join(dir, "data", "quikapp.db")); err != nil {
 		t.Fatalf("database not in ./data: %v", err)
 	}
-
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("exit after SIGTERM: %v", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("did not exit after SIGTERM")
-	}
+	p.stop(t)
 }
 
 func TestBinaryRejectsBadEnvironment(t *testing.T) {
