@@ -102,17 +102,27 @@ func NewHub(cfg HubConfig) (*Hub, error) {
 }
 
 // Conn is one client connection's subscriptions and outbound queue; a
-// transport (WebSocket, SSE) drains Frames and writes them out.
+// transport (WebSocket, SSE) takes queued frames (Take) when woken (Wake,
+// or the Notify callback) and writes them out.
 type Conn struct {
 	hub       *Hub
 	principal Principal
-	out       chan Frame
 	done      chan struct{}
+	wake      chan struct{} // capacity 1: frames are queued
 
 	mu     sync.Mutex
 	topics map[string]bool
 	reason string
+
+	// The queue grows on demand and is let go when drained, so an idle
+	// connection holds no queue memory at all.
+	qmu    sync.Mutex
+	queue  []Frame
+	notify func()
 }
+
+// idleQueueCap is the largest queue capacity kept once drained.
+const idleQueueCap = 8
 
 // Connect registers a connection for p.
 func (h *Hub) Connect(p Principal) (*Conn, error) {
@@ -121,7 +131,7 @@ func (h *Hub) Connect(p Principal) (*Conn, error) {
 	if h.closed {
 		return nil, ErrClosed
 	}
-	c := &Conn{hub: h, principal: p, out: make(chan Frame, h.cfg.QueueSize), done: make(chan struct{}), topics: map[string]bool{}}
+	c := &Conn{hub: h, principal: p, done: make(chan struct{}), wake: make(chan struct{}, 1), topics: map[string]bool{}}
 	set := h.users[p.UserID]
 	if set == nil {
 		set = map[*Conn]struct{}{}
@@ -188,8 +198,40 @@ func (h *Hub) Connections() int {
 	return h.conns
 }
 
-// Frames is the connection's outbound queue.
-func (c *Conn) Frames() <-chan Frame { return c.out }
+// Wake receives a value when frames have been queued since the last Take.
+func (c *Conn) Wake() <-chan struct{} { return c.wake }
+
+// Notify sets a callback run whenever frames are queued or the connection
+// closes, for transports that wait on many connections at once instead of
+// a goroutine each. It runs with hub locks held: it must only schedule
+// work, never block or call back into the hub.
+func (c *Conn) Notify(fn func()) {
+	c.qmu.Lock()
+	c.notify = fn
+	c.qmu.Unlock()
+}
+
+// Take appends the queued frames to dst, oldest first, and empties the
+// queue.
+func (c *Conn) Take(dst []Frame) []Frame {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	dst = append(dst, c.queue...)
+	clear(c.queue) // drop references to event data
+	if cap(c.queue) > idleQueueCap {
+		c.queue = nil
+	} else {
+		c.queue = c.queue[:0]
+	}
+	return dst
+}
+
+// Queued counts the frames waiting.
+func (c *Conn) Queued() int {
+	c.qmu.Lock()
+	defer c.qmu.Unlock()
+	return len(c.queue)
+}
 
 // Done is closed when the connection has been closed; Reason says why.
 func (c *Conn) Done() <-chan struct{} { return c.done }
@@ -223,10 +265,21 @@ func (c *Conn) enqueue(f Frame) {
 		return
 	default:
 	}
-	select {
-	case c.out <- f:
-	default:
+	c.qmu.Lock()
+	if len(c.queue) >= c.hub.cfg.QueueSize {
+		c.qmu.Unlock()
 		go c.Close(ReasonSlowConsumer) // Close takes topic locks the caller may hold
+		return
+	}
+	c.queue = append(c.queue, f)
+	notify := c.notify
+	c.qmu.Unlock()
+	select {
+	case c.wake <- struct{}{}:
+	default:
+	}
+	if notify != nil {
+		notify()
 	}
 }
 
@@ -249,4 +302,10 @@ func (c *Conn) Close(reason string) {
 		c.Unsubscribe(t)
 	}
 	c.hub.forget(c)
+	c.qmu.Lock()
+	notify := c.notify
+	c.qmu.Unlock()
+	if notify != nil {
+		notify()
+	}
 }

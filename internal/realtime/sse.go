@@ -121,6 +121,7 @@ func serveSSE(w http.ResponseWriter, r *http.Request, cfg SSEConfig, conn *Conn,
 	if positions == nil {
 		positions = map[string]Position{}
 	}
+	var batch []Frame
 	tick := time.NewTicker(cfg.Heartbeat)
 	defer tick.Stop()
 	for {
@@ -138,17 +139,15 @@ func serveSSE(w http.ResponseWriter, r *http.Request, cfg SSEConfig, conn *Conn,
 			return
 		case <-tick.C:
 			_, err = io.WriteString(w, ": ping\n\n")
-		case f := <-conn.Frames():
-			err = writeFrame(w, f, positions)
-			// Coalesce: write what else is queued before one flush.
-			for more := true; more && err == nil; {
-				select {
-				case f := <-conn.Frames():
-					err = writeFrame(w, f, positions)
-				default:
-					more = false
+		case <-conn.Wake():
+			// Coalesce: everything queued goes out before one flush.
+			batch = conn.Take(batch[:0])
+			for _, f := range batch {
+				if err = writeFrame(w, f, positions); err != nil {
+					break
 				}
 			}
+			clear(batch)
 		}
 		if err == nil {
 			err = rc.Flush()

@@ -179,11 +179,16 @@ func serveWS(ctx context.Context, cfg WSConfig, ws *websocket.Conn, conn *Conn) 
 			pcancel()
 		case rep := <-replies:
 			err = write(rep)
-		case f := <-conn.Frames():
-			if f.Kind == FrameResync {
-				err = write(serverFrame{Type: "resync", Topic: f.Topic, Epoch: f.Head.Epoch, Offset: f.Head.Offset})
-			} else {
-				err = write(f.Event)
+		case <-conn.Wake():
+			for _, f := range conn.Take(nil) {
+				if f.Kind == FrameResync {
+					err = write(serverFrame{Type: "resync", Topic: f.Topic, Epoch: f.Head.Epoch, Offset: f.Head.Offset})
+				} else {
+					err = write(f.Event)
+				}
+				if err != nil {
+					break
+				}
 			}
 		}
 		if err != nil {
