@@ -6,11 +6,13 @@ import (
 	"net"
 	"net/netip"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/quikapp/quikapp/internal/auth/oidc"
+	"github.com/quikapp/quikapp/internal/file"
 	"github.com/quikapp/quikapp/internal/notifyd"
 	"github.com/quikapp/quikapp/internal/platform/env"
 )
@@ -32,6 +34,8 @@ type Config struct {
 	DigestDelay time.Duration
 	// MaxUpload and MaxWorkspaceStorage bound files (bytes).
 	MaxUpload, MaxWorkspaceStorage int64
+	// S3 is where files are kept; empty Endpoint: DataDir/files.
+	S3 file.S3Config
 	// Notify are the delivery providers (push, email, SMS) QuikApp's
 	// notifications go out through, read from notifyd's NOTIFY_*
 	// provider variables so one configuration serves both.
@@ -96,6 +100,12 @@ var Vars = []Var{
 	{Name: "QUIKAPP_DIGEST_DELAY", Default: "30m", Help: "unread notifications of people away this long are emailed to them (their settings allowing)"},
 	{Name: "QUIKAPP_MAX_UPLOAD_MB", Default: "100", Help: "largest file one may upload, in MiB"},
 	{Name: "QUIKAPP_WORKSPACE_STORAGE_MB", Default: "10240", Help: "file storage per workspace, in MiB"},
+	{Name: "QUIKAPP_S3_ENDPOINT", Default: "", Help: "S3-compatible store for files (AWS S3, MinIO), host or host:port without a scheme; empty: files on local disk in the data dir"},
+	{Name: "QUIKAPP_S3_BUCKET", Default: "quikapp", Help: "bucket for files, made at start if missing"},
+	{Name: "QUIKAPP_S3_ACCESS_KEY", Default: "", Help: "S3 access key ID (required with an endpoint)"},
+	{Name: "QUIKAPP_S3_SECRET_KEY", Default: "", Help: "S3 secret key (secret; required with an endpoint)"},
+	{Name: "QUIKAPP_S3_REGION", Default: "us-east-1", Help: "S3 region of the bucket"},
+	{Name: "QUIKAPP_S3_TLS", Default: "true", Help: "false: plain HTTP to the S3 endpoint (a MinIO on a private network)"},
 	{Name: "QUIKAPP_PUBLIC_URL", Default: "http://localhost:3000", Help: "the address users reach QuikApp at; links in emails point here"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY_FILE", Default: "", Help: "PEM file of the Ed25519 or RSA key that signs access tokens; empty: a key kept in the data dir (single node only)"},
 	{Name: "QUIKAPP_JWT_PRIVATE_KEY", Default: "", Help: "the same key as PEM text (secret); the file wins when both are set"},
@@ -150,6 +160,7 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	cfg.Notify = notifyd.LoadProviders(r)
 	cfg.MaxUpload = int64(r.Int("QUIKAPP_MAX_UPLOAD_MB", 100, 1, 10240)) << 20
 	cfg.MaxWorkspaceStorage = int64(r.Int("QUIKAPP_WORKSPACE_STORAGE_MB", 10240, 1, 1<<30)) << 20
+	cfg.S3 = loadS3(r)
 	services, err := resolveServices(r.List("QUIKAPP_SERVICES"))
 	if err != nil {
 		r.Fail("QUIKAPP_SERVICES", err.Error())
@@ -165,6 +176,64 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 		}
 	}
 	return cfg, nil
+}
+
+var s3RegionRE = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+
+// loadS3 reads the S3 storage settings. Without an endpoint files stay on
+// local disk, and a bucket or credentials set anyway are a mistake worth
+// stopping for.
+func loadS3(r *env.Reader) file.S3Config {
+	c := file.S3Config{
+		Endpoint:  r.String("QUIKAPP_S3_ENDPOINT", ""),
+		Bucket:    r.String("QUIKAPP_S3_BUCKET", "quikapp"),
+		AccessKey: r.String("QUIKAPP_S3_ACCESS_KEY", ""),
+		SecretKey: r.Secret("QUIKAPP_S3_SECRET_KEY"),
+		Region:    r.String("QUIKAPP_S3_REGION", "us-east-1"),
+		TLS:       r.Bool("QUIKAPP_S3_TLS", true),
+	}
+	if c.Endpoint == "" {
+		for _, name := range []string{"QUIKAPP_S3_BUCKET", "QUIKAPP_S3_ACCESS_KEY", "QUIKAPP_S3_SECRET_KEY"} {
+			if _, set := r.Raw(name); set {
+				r.Fail(name, "is set but QUIKAPP_S3_ENDPOINT is empty, so files are kept on local disk; set the endpoint or unset this")
+			}
+		}
+		return file.S3Config{}
+	}
+	ok := true
+	fail := func(name, reason string) { r.Fail(name, reason); ok = false }
+	host, port := c.Endpoint, ""
+	if h, p, err := net.SplitHostPort(c.Endpoint); err == nil {
+		host, port = h, p
+	}
+	switch {
+	case strings.Contains(c.Endpoint, "://"):
+		fail("QUIKAPP_S3_ENDPOINT", "must be host or host:port without a scheme, e.g. s3.eu-west-1.amazonaws.com or 127.0.0.1:9000 (QUIKAPP_S3_TLS chooses https)")
+	case host == "" || strings.ContainsAny(c.Endpoint, "/?#@ "):
+		fail("QUIKAPP_S3_ENDPOINT", "must be host or host:port, e.g. s3.eu-west-1.amazonaws.com or 127.0.0.1:9000")
+	case port != "":
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			fail("QUIKAPP_S3_ENDPOINT", "port must be a number from 1 to 65535")
+		}
+	}
+	if err := file.CheckBucketName(c.Bucket); err != nil {
+		fail("QUIKAPP_S3_BUCKET", "must be a bucket name: 3 to 63 lower-case letters, digits, dots and hyphens, starting and ending with a letter or digit")
+	}
+	if c.AccessKey == "" {
+		fail("QUIKAPP_S3_ACCESS_KEY", "is required with QUIKAPP_S3_ENDPOINT")
+	}
+	if c.SecretKey == "" {
+		fail("QUIKAPP_S3_SECRET_KEY", "is required with QUIKAPP_S3_ENDPOINT")
+	}
+	if !s3RegionRE.MatchString(c.Region) {
+		fail("QUIKAPP_S3_REGION", "must be a region name such as us-east-1")
+	}
+	if ok { // what the driver itself would refuse, so start-up cannot
+		if _, err := file.NewS3(c); err != nil {
+			r.Fail("QUIKAPP_S3_ENDPOINT", err.Error())
+		}
+	}
+	return c
 }
 
 // SQLitePath is where the embedded database lives.

@@ -16,7 +16,7 @@ var noBody = []string{
 	"PUT /api/v1/users/me/avatar", // the image itself, not JSON
 	"POST /api/v1/files",          // multipart
 	"PUT /api/v1/uploads/{id}",    // raw chunk bytes
-	"POST /api/v1/uploads/{id}/complete",
+	"POST /api/v1/uploads/{id}/complete", "POST /api/v1/files/{id}/complete",
 	"POST /api/v1/channels/{id}/join", "POST /api/v1/channels/{id}/leave",
 	"POST /api/v1/channels/{id}/archive", "POST /api/v1/channels/{id}/unarchive",
 	"POST /api/v1/messages/{id}/pin", "POST /api/v1/messages/{id}/save",

@@ -144,21 +144,15 @@ func (s *Service) Upload(ctx context.Context, actor access.Actor, workspaceID, n
 	if err := s.Access.Can(ctx, actor, access.FileUpload, access.Resource{Kind: "workspace", ID: workspaceID, WorkspaceID: workspaceID}); err != nil {
 		return File{}, err
 	}
-	var used int64
-	if err := s.DB.QueryRowContext(ctx, "SELECT COALESCE(SUM(size), 0) FROM files WHERE workspace_id = ? AND deleted_ms = 0", workspaceID).Scan(&used); err != nil {
-		return File{}, fmt.Errorf("file: usage: %w", err)
-	}
-	room := s.Limits.MaxFile
-	if left := s.Limits.MaxWorkspace - used; left < room {
-		room = left
+	room, err := s.room(ctx, workspaceID)
+	if err != nil {
+		return File{}, err
 	}
 	if room <= 0 {
-		return File{}, &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodePayloadTooLarge,
-			Message: "this workspace has used all its file storage; delete files to make room"}
+		return File{}, errWorkspaceFull()
 	}
 	br := bufio.NewReaderSize(r, 512)
 	head, _ := br.Peek(512)
-	ctype := detect(head)
 	id := uuid.Must(uuid.NewV7()).String()
 	key := strings.ToLower(id)
 	lim := &limitedReader{r: br, n: room}
@@ -169,24 +163,86 @@ func (s *Service) Upload(ctx context.Context, actor access.Actor, workspaceID, n
 		}
 		return File{}, httpapi.Invalid("the upload did not complete; send it again").Wrap(err)
 	}
-	f := File{ID: id, WorkspaceID: workspaceID, UploaderID: actor.UserID, Name: CleanName(name), ContentType: ctype, Size: cnt.n, Thumbnails: "none",
-		CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
-	if f.Size == 0 {
+	if cnt.n == 0 {
 		_ = s.Storage.Delete(ctx, key)
 		return File{}, httpapi.InvalidField("file", "is empty")
 	}
-	thumbs := "none"
-	if thumbable[ctype] {
-		thumbs = "pending"
-	}
-	f.Thumbnails = thumbs
-	_, err := s.DB.ExecContext(ctx, "INSERT INTO files (id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms, thumbs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-		f.ID, workspaceID, actor.UserID, f.Name, ctype, f.Size, key, f.CreatedAt.UnixMilli(), thumbs)
-	if err != nil {
+	f := s.newFile(id, workspaceID, actor.UserID, name, detect(head), cnt.n)
+	if err := insertFile(ctx, s.DB, f, key); err != nil {
 		_ = s.Storage.Delete(ctx, key)
-		return File{}, fmt.Errorf("file: record: %w", err)
+		return File{}, err
 	}
 	return f, nil
+}
+
+// room is how many bytes one more file of the workspace may have: the
+// per-file limit, or what is left of the workspace's storage if less
+// (none: zero or below).
+func (s *Service) room(ctx context.Context, workspaceID string) (int64, error) {
+	var used int64
+	if err := s.DB.QueryRowContext(ctx, "SELECT COALESCE(SUM(size), 0) FROM files WHERE workspace_id = ? AND deleted_ms = 0", workspaceID).Scan(&used); err != nil {
+		return 0, fmt.Errorf("file: usage: %w", err)
+	}
+	return min(s.Limits.MaxFile, s.Limits.MaxWorkspace-used), nil
+}
+
+func errWorkspaceFull() error {
+	return &httpapi.Error{Status: http.StatusRequestEntityTooLarge, Code: httpapi.CodePayloadTooLarge,
+		Message: "this workspace has used all its file storage; delete files to make room"}
+}
+
+// newFile is the metadata of a file just stored; images wait for the
+// thumbnail worker.
+func (s *Service) newFile(id, workspaceID, uploaderID, name, ctype string, size int64) File {
+	f := File{ID: id, WorkspaceID: workspaceID, UploaderID: uploaderID, Name: CleanName(name), ContentType: ctype, Size: size,
+		Thumbnails: "none", CreatedAt: s.now().UTC().Truncate(time.Millisecond)}
+	if thumbable[ctype] {
+		f.Thumbnails = "pending"
+	}
+	return f
+}
+
+// insertFile records f, its bytes stored under key.
+func insertFile(ctx context.Context, q store.Querier, f File, key string) error {
+	_, err := q.ExecContext(ctx, "INSERT INTO files (id, workspace_id, uploader_id, name, content_type, size, storage_key, created_ms, thumbs) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		f.ID, f.WorkspaceID, f.UploaderID, f.Name, f.ContentType, f.Size, key, f.CreatedAt.UnixMilli(), f.Thumbnails)
+	if err != nil {
+		return fmt.Errorf("file: record: %w", err)
+	}
+	return nil
+}
+
+// shareNew shares a just-uploaded file in the channel it was sent to.
+func (s *Service) shareNew(ctx context.Context, q store.Querier, fileID, channelID string) error {
+	_, err := q.ExecContext(ctx, "INSERT INTO file_shares (file_id, channel_id, message_id, shared_ms) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING",
+		fileID, channelID, s.now().UnixMilli())
+	if err != nil {
+		return fmt.Errorf("file: share: %w", err)
+	}
+	return nil
+}
+
+// uploadTarget is the workspace an upload goes to — the channel's, when
+// one is named, which the actor must be a member of — once the actor is
+// known to be allowed to upload there.
+func (s *Service) uploadTarget(ctx context.Context, actor access.Actor, workspaceID, channelID string) (string, error) {
+	if channelID != "" {
+		c, err := s.Channels.Get(ctx, actor, channelID)
+		if err != nil {
+			return "", err
+		}
+		if !c.IsMember {
+			return "", httpapi.Forbidden("join the channel to share files in it")
+		}
+		workspaceID = c.WorkspaceID
+	}
+	if workspaceID == "" {
+		return "", httpapi.InvalidField("workspaceId", "is required (or a channelId)")
+	}
+	if err := s.Access.Can(ctx, actor, access.FileUpload, access.Resource{Kind: "workspace", ID: workspaceID, WorkspaceID: workspaceID}); err != nil {
+		return "", err
+	}
+	return workspaceID, nil
 }
 
 // detect names the type of the bytes (the standard sniffing algorithm),

@@ -39,20 +39,8 @@ func (s *Service) partPath(id string) string {
 
 // StartUpload begins a resumable upload of size bytes.
 func (s *Service) StartUpload(ctx context.Context, actor access.Actor, workspaceID, channelID, name string, size int64) (Upload, error) {
-	if channelID != "" {
-		c, err := s.Channels.Get(ctx, actor, channelID)
-		if err != nil {
-			return Upload{}, err
-		}
-		if !c.IsMember {
-			return Upload{}, httpapi.Forbidden("join the channel to share files in it")
-		}
-		workspaceID = c.WorkspaceID
-	}
-	if workspaceID == "" {
-		return Upload{}, httpapi.InvalidField("workspaceId", "is required (or a channelId)")
-	}
-	if err := s.Access.Can(ctx, actor, access.FileUpload, access.Resource{Kind: "workspace", ID: workspaceID, WorkspaceID: workspaceID}); err != nil {
+	workspaceID, err := s.uploadTarget(ctx, actor, workspaceID, channelID)
+	if err != nil {
 		return Upload{}, err
 	}
 	if size <= 0 {
@@ -68,7 +56,7 @@ func (s *Service) StartUpload(ctx context.Context, actor access.Actor, workspace
 	if err := os.WriteFile(s.partPath(u.ID), nil, 0o600); err != nil {
 		return Upload{}, fmt.Errorf("file: start upload: %w", err)
 	}
-	_, err := s.DB.ExecContext(ctx, "INSERT INTO uploads (id, workspace_id, channel_id, user_id, name, size, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+	_, err = s.DB.ExecContext(ctx, "INSERT INTO uploads (id, workspace_id, channel_id, user_id, name, size, created_ms, expires_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 		u.ID, workspaceID, channelID, actor.UserID, u.Name, size, s.now().UnixMilli(), u.ExpiresAt.UnixMilli())
 	if err != nil {
 		return Upload{}, fmt.Errorf("file: start upload: %w", err)
@@ -171,9 +159,8 @@ func (s *Service) CompleteUpload(ctx context.Context, actor access.Actor, id str
 		return File{}, err
 	}
 	if p.channelID != "" {
-		if _, err := s.DB.ExecContext(ctx, "INSERT INTO file_shares (file_id, channel_id, message_id, shared_ms) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING",
-			f.ID, p.channelID, s.now().UnixMilli()); err != nil {
-			return File{}, fmt.Errorf("file: share: %w", err)
+		if err := s.shareNew(ctx, s.DB, f.ID, p.channelID); err != nil {
+			return File{}, err
 		}
 	}
 	_, _ = s.DB.ExecContext(ctx, "DELETE FROM uploads WHERE id = ?", id)

@@ -31,6 +31,11 @@ func (s *Service) Mount(rt *gateway.Router) {
 		gateway.Summary("Send a chunk (raw bytes, at most 8 MiB) at ?offset="), gateway.Response(200, Upload{}))
 	rt.Authed("POST /api/v1/uploads/{id}/complete", httpapi.Handle(s.Log, s.completeUpload),
 		gateway.Summary("Finish a resumable upload: it becomes a file"), gateway.Response(201, File{}))
+	rt.Authed("POST /api/v1/files/presign", httpapi.Handle(s.Log, s.presign),
+		gateway.Summary("Begin a direct upload (S3 storage only, else 400 DIRECT_UPLOAD_UNAVAILABLE): send exactly size bytes to uploadUrl with method and headers, then complete it"),
+		gateway.Request(PresignRequest{}), gateway.Response(201, DirectUpload{}))
+	rt.Authed("POST /api/v1/files/{id}/complete", httpapi.Handle(s.Log, s.completeDirect),
+		gateway.Summary("Finish a direct upload: the uploaded bytes become a file (409 until they are uploaded)"), gateway.Response(201, File{}))
 	rt.Authed("DELETE /api/v1/files/{id}", httpapi.Handle(s.Log, s.remove), gateway.Summary("Delete a file (uploader or admin)"), gateway.Response(204, nil))
 }
 
@@ -76,36 +81,21 @@ func (s *Service) upload(r *http.Request) (int, any, error) {
 		default:
 			continue
 		}
-		if channelID != "" {
-			c, err := s.Channels.Get(r.Context(), a, channelID)
-			if err != nil {
-				return 0, nil, err
-			}
-			if !c.IsMember {
-				return 0, nil, httpapi.Forbidden("join the channel to share files in it")
-			}
-			workspaceID = c.WorkspaceID
+		ws, err := s.uploadTarget(r.Context(), a, workspaceID, channelID)
+		if err != nil {
+			return 0, nil, err
 		}
-		if workspaceID == "" {
-			return 0, nil, httpapi.InvalidField("workspaceId", "is required (or a channelId)")
-		}
-		f, err := s.Upload(r.Context(), a, workspaceID, part.FileName(), part)
+		f, err := s.Upload(r.Context(), a, ws, part.FileName(), part)
 		if err != nil {
 			return 0, nil, err
 		}
 		if channelID != "" {
-			if err := s.shareInChannel(r, f.ID, channelID); err != nil {
+			if err := s.shareNew(r.Context(), s.DB, f.ID, channelID); err != nil {
 				return 0, nil, err
 			}
 		}
 		return http.StatusCreated, f, nil
 	}
-}
-
-func (s *Service) shareInChannel(r *http.Request, fileID, channelID string) error {
-	_, err := s.DB.ExecContext(r.Context(), "INSERT INTO file_shares (file_id, channel_id, message_id, shared_ms) VALUES (?, ?, '', ?) ON CONFLICT DO NOTHING",
-		fileID, channelID, s.now().UnixMilli())
-	return err
 }
 
 func (s *Service) meta(r *http.Request) (int, any, error) {
@@ -224,5 +214,19 @@ func (s *Service) putChunk(r *http.Request) (int, any, error) {
 
 func (s *Service) completeUpload(r *http.Request) (int, any, error) {
 	f, err := s.CompleteUpload(r.Context(), actor(r), r.PathValue("id"))
+	return http.StatusCreated, f, err
+}
+
+func (s *Service) presign(r *http.Request) (int, any, error) {
+	var in PresignRequest
+	if err := httpapi.Decode(r, &in, 0); err != nil {
+		return 0, nil, err
+	}
+	u, err := s.Presign(r.Context(), actor(r), in)
+	return http.StatusCreated, u, err
+}
+
+func (s *Service) completeDirect(r *http.Request) (int, any, error) {
+	f, err := s.CompleteDirect(r.Context(), actor(r), r.PathValue("id"))
 	return http.StatusCreated, f, err
 }
