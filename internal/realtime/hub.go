@@ -191,6 +191,21 @@ func (h *Hub) DisconnectUser(userID, reason string) int {
 	return len(conns)
 }
 
+// closeAll closes every connection with reason.
+func (h *Hub) closeAll(reason string) {
+	h.mu.Lock()
+	var conns []*Conn
+	for _, set := range h.users {
+		for c := range set {
+			conns = append(conns, c)
+		}
+	}
+	h.mu.Unlock()
+	for _, c := range conns {
+		c.Close(reason)
+	}
+}
+
 // Connections counts the open connections.
 func (h *Hub) Connections() int {
 	h.mu.Lock()

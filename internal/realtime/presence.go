@@ -87,10 +87,10 @@ type typingKey struct {
 }
 
 type userPresence struct {
-	conns     int // on this node
+	conns     int                  // on this node
 	remote    map[string]peerConns // other nodes' connections, by node
 	choiceAt  time.Time            // when choice was made, on whichever node
-	lingering time.Time // when >0 conns dropped to 0: offline at lingering+OfflineAfter
+	lingering time.Time            // when >0 conns dropped to 0: offline at lingering+OfflineAfter
 	choice    string
 	custom    CustomStatus
 	shown     PresenceUpdate // what others last saw

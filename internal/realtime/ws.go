@@ -1,7 +1,6 @@
 package realtime
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -84,14 +83,27 @@ type serverFrame struct {
 // that carries the same events as the SSE transport: event frames are the
 // Event JSON, resync frames {"type":"resync","topic","epoch","offset"}.
 // resume takes the value of an SSE id (EncodePositions).
+//
+// Once upgraded, the connection is served by the process's engine (see
+// wsEngine): no goroutine waits on it while it is idle.
 func WSHandler(cfg WSConfig) http.Handler {
 	if cfg.PingInterval <= 0 {
 		cfg.PingInterval = 25 * time.Second
+	}
+	e := theEngine()
+	c := &cfg
+	if cfg.Draining != nil {
+		go e.drainOn(c)
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p, err := cfg.Authenticate(r)
 		if err != nil {
 			refuse(w, r, http.StatusUnauthorized, "sign in first")
+			return
+		}
+		key, status, err := upgradeKey(r, cfg.OriginPatterns)
+		if err != nil {
+			refuse(w, r, status, err.Error())
 			return
 		}
 		topics, err := parseTopics(r.URL.Query().Get("topics"))
@@ -104,12 +116,17 @@ func WSHandler(cfg WSConfig) http.Handler {
 			refuse(w, r, http.StatusBadRequest, err.Error())
 			return
 		}
+		select {
+		case <-cfg.Draining:
+			refuse(w, r, http.StatusServiceUnavailable, "the server is shutting down; reconnect")
+			return
+		default:
+		}
 		conn, err := cfg.Hub.Connect(p)
 		if err != nil {
 			refuse(w, r, http.StatusServiceUnavailable, "the server is shutting down; reconnect")
 			return
 		}
-		defer conn.Close(ReasonClient)
 		// Subscribe before upgrading, so a forbidden topic is a plain 403.
 		for _, t := range topics {
 			var from *Position
@@ -117,122 +134,35 @@ func WSHandler(cfg WSConfig) http.Handler {
 				from = &pos
 			}
 			if err := conn.Subscribe(r.Context(), t, from); err != nil {
+				conn.Close(ReasonClient)
 				status, msg := subscribeStatus(err)
 				refuse(w, r, status, msg)
 				return
 			}
 		}
-		ws, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: cfg.OriginPatterns})
+		h := w.Header()
+		h.Set("Upgrade", "websocket")
+		h.Set("Connection", "Upgrade")
+		h.Set("Sec-WebSocket-Accept", acceptKey(key))
+		w.WriteHeader(http.StatusSwitchingProtocols)
+		nc, brw, err := http.NewResponseController(w).Hijack()
 		if err != nil {
-			return // Accept has answered the client
+			conn.Close(ReasonClient)
+			return
 		}
-		ws.SetReadLimit(MaxClientFrameBytes)
-		if cfg.Presence != nil {
-			cfg.Presence.Connected(p.TenantID, p.UserID)
-			defer cfg.Presence.Disconnected(p.TenantID, p.UserID)
-		}
-		serveWS(r.Context(), cfg, ws, conn)
+		_ = nc.SetDeadline(time.Time{})
+		// Bytes the client sent right after its request are in the
+		// server's reader; take them, then let the reader go.
+		buffered, _ := brw.Reader.Peek(brw.Reader.Buffered())
+		e.serveConn(c, nc, append([]byte(nil), buffered...), conn)
 	})
 }
 
-func serveWS(ctx context.Context, cfg WSConfig, ws *websocket.Conn, conn *Conn) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	replies := make(chan serverFrame, 8)
-	readErr := make(chan error, 1)
-	go func() { readErr <- readLoop(ctx, cfg, ws, conn, replies) }()
-
-	ping := time.NewTicker(cfg.PingInterval)
-	defer ping.Stop()
-	write := func(v any) error {
-		b, err := json.Marshal(v)
-		if err != nil {
-			return err
-		}
-		wctx, wcancel := context.WithTimeout(ctx, 10*time.Second)
-		defer wcancel()
-		return ws.Write(wctx, websocket.MessageText, b)
-	}
-	for {
-		var err error
-		select {
-		case <-cfg.Draining:
-			_ = ws.Close(websocket.StatusGoingAway, ReasonShutdown)
-			return
-		case <-conn.Done():
-			code := websocket.StatusNormalClosure
-			if conn.Reason() == ReasonSlowConsumer {
-				code = CloseSlowConsumer
-			}
-			_ = ws.Close(code, conn.Reason())
-			return
-		case err = <-readErr:
-			if errors.Is(err, errBadFrame) {
-				_ = ws.Close(CloseBadFrame, err.Error())
-			} else {
-				ws.CloseNow()
-			}
-			return
-		case <-ping.C:
-			pctx, pcancel := context.WithTimeout(ctx, cfg.PingInterval)
-			err = ws.Ping(pctx) // a dead peer does not pong
-			pcancel()
-		case rep := <-replies:
-			err = write(rep)
-		case <-conn.Wake():
-			for _, f := range conn.Take(nil) {
-				if f.Kind == FrameResync {
-					err = write(serverFrame{Type: "resync", Topic: f.Topic, Epoch: f.Head.Epoch, Offset: f.Head.Offset})
-				} else {
-					err = write(f.Event)
-				}
-				if err != nil {
-					break
-				}
-			}
-		}
-		if err != nil {
-			ws.CloseNow()
-			return
-		}
-	}
-}
-
-var errBadFrame = errors.New("bad frame")
-
-// readLoop handles client frames until the peer goes away or sends
-// something that is not a frame we accept (then the connection closes with
-// CloseBadFrame and the reason).
-func readLoop(ctx context.Context, cfg WSConfig, ws *websocket.Conn, conn *Conn, replies chan<- serverFrame) error {
-	p := conn.Principal()
-	for {
-		typ, b, err := ws.Read(ctx)
-		if err != nil {
-			return err
-		}
-		if typ != websocket.MessageText {
-			return fmt.Errorf("%w: binary frames are not accepted", errBadFrame)
-		}
-		f, err := DecodeClientFrame(b)
-		if err != nil {
-			return fmt.Errorf("%w: %v", errBadFrame, err)
-		}
-		switch f.Type {
-		case "ping":
-			select {
-			case replies <- serverFrame{Type: "pong"}:
-			default: // the writer is behind; a missing pong is harmless
-			}
-		case "typing":
-			if cfg.Presence != nil && subscribed(conn, f.Topic) {
-				cfg.Presence.Typing(p.TenantID, p.UserID, f.Topic)
-			}
-		case "presence":
-			if cfg.Presence != nil {
-				_ = cfg.Presence.SetStatus(p.TenantID, p.UserID, f.Status)
-			}
-		}
-	}
+// drainOn closes cfg's connections with "going away" once cfg.Draining is
+// closed.
+func (e *wsEngine) drainOn(cfg *WSConfig) {
+	<-cfg.Draining
+	cfg.Hub.closeAll(ReasonShutdown)
 }
 
 // subscribed: typing is only accepted on a topic the connection may see.
