@@ -154,7 +154,10 @@ func (s *Service) CompleteDirect(ctx context.Context, actor access.Actor, id str
 	}
 	// Still allowed? One may have left the channel or workspace since.
 	if _, err := s.uploadTarget(ctx, actor, workspaceID, channelID); err != nil {
-		return refuse(err)
+		if e, ok := httpapi.As(err); ok && e.Status < 500 {
+			return refuse(err)
+		}
+		return File{}, err // a fault, not a refusal: the upload may be completed again
 	}
 	if size == 0 {
 		return refuse(httpapi.InvalidField("file", "is empty"))
@@ -207,20 +210,10 @@ func (s *Service) CompleteDirect(ctx context.Context, actor access.Actor, id str
 // deletes what was uploaded for them; it returns how many it swept.
 func (s *Service) SweepDirectUploads(ctx context.Context) (int, error) {
 	now := s.now().UnixMilli()
-	rows, err := s.DB.QueryContext(ctx, "SELECT id FROM direct_uploads WHERE expires_ms <= ? LIMIT 100", now)
+	ids, err := s.ids(ctx, "SELECT id FROM direct_uploads WHERE expires_ms <= ? LIMIT 100", now)
 	if err != nil {
 		return 0, fmt.Errorf("file: expired direct uploads: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	swept := 0
 	for _, id := range ids {
 		// The row goes first: once it is gone no completion can take the

@@ -26,20 +26,10 @@ var thumbable = map[string]bool{"image/png": true, "image/jpeg": true, "image/gi
 // claims, so several nodes may run it), and returns how many it made.
 func (s *Service) RunThumbnails(ctx context.Context) (int, error) {
 	now := s.now()
-	rows, err := s.DB.QueryContext(ctx, "SELECT id FROM files WHERE thumbs = 'pending' AND thumbs_claimed_ms < ? AND deleted_ms = 0 LIMIT 10", now.UnixMilli())
+	ids, err := s.ids(ctx, "SELECT id FROM files WHERE thumbs = 'pending' AND thumbs_claimed_ms < ? AND deleted_ms = 0 LIMIT 10", now.UnixMilli())
 	if err != nil {
 		return 0, fmt.Errorf("file: pending thumbnails: %w", err)
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	done := 0
 	for _, id := range ids {
 		res, err := s.DB.ExecContext(ctx, "UPDATE files SET thumbs_claimed_ms = ? WHERE id = ? AND thumbs = 'pending' AND thumbs_claimed_ms < ?",
@@ -63,6 +53,24 @@ func (s *Service) RunThumbnails(ctx context.Context) (int, error) {
 		}
 	}
 	return done, nil
+}
+
+// ids runs a query of one text column and returns its values.
+func (s *Service) ids(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := s.DB.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
 }
 
 func (s *Service) thumbnail(ctx context.Context, id string) (int, int, error) {
