@@ -1,20 +1,23 @@
 // Package web holds the browser client, embedded into the binary so a
-// fresh clone runs with `go run` and no Node toolchain.
+// fresh clone runs with `go run` and no Node toolchain. The sources are in
+// web/src (TypeScript + React); ./scripts/build-web rebuilds web/dist, which
+// is committed.
 package web
 
 import (
 	"embed"
 	"io/fs"
 	"net/http"
+	"strings"
 )
 
-//go:embed static
-var static embed.FS
+//go:embed dist
+var dist embed.FS
 
 // Handler serves the client's files. Unknown paths get index.html so the
 // single-page app can route on the client side.
 func Handler() http.Handler {
-	root, err := fs.Sub(static, "static")
+	root, err := fs.Sub(dist, "dist")
 	if err != nil {
 		panic(err) // the embed pattern above guarantees the directory
 	}
@@ -30,6 +33,12 @@ func Handler() http.Handler {
 		w.Header().Set("Referrer-Policy", "no-referrer")
 		if _, err := fs.Stat(root, trimSlash(r.URL.Path)); err != nil {
 			r.URL.Path = "/"
+		}
+		if r.URL.Path == "/" || r.URL.Path == "/index.html" {
+			w.Header().Set("Cache-Control", "no-cache")
+		} else if strings.HasPrefix(r.URL.Path, "/assets/") {
+			// file names carry a content hash
+			w.Header().Set("Cache-Control", "public, max-age=31536000, immutable")
 		}
 		files.ServeHTTP(w, r)
 	})
