@@ -542,7 +542,7 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
           {channel?.topic && <span className="topic" title={channel.topic}>{channel.topic}</span>}
           <div className="spacer" />
           <SearchBox onSearch={(q) => setPane({ kind: "search", q })} />
-          <button className="icon" aria-label="Channel details" onClick={() => setPane(pane?.kind === "details" ? null : { kind: "details" })}>ⓘ</button>
+          <button className="icon" aria-label="Channel details" onClick={() => setPane(pane?.kind === "details" ? null : { kind: "details" })}>ℹ️</button>
         </header>
         {channelId && (
           <MessageView
@@ -1216,7 +1216,7 @@ function Composer(props: { channelId: string; threadId?: string; placeholder: st
         </div>
       )}
       <div className="composer-bar">
-        <button className="icon" aria-label="Attach a file" onClick={() => fileInput.current?.click()}>＋</button>
+        <button className="icon" aria-label="Attach a file" onClick={() => fileInput.current?.click()}>📎</button>
         <input ref={fileInput} type="file" hidden multiple aria-label="File to upload" data-testid="file-input" onChange={(e) => { attach(e.target.files); e.target.value = ""; }} />
         <button className={`icon ${preview ? "on" : ""}`} aria-label="Preview Markdown" aria-pressed={preview} onClick={() => setPreview((p) => !p)}>👁</button>
         {props.threadId && (
