@@ -370,6 +370,16 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
         }
         return;
       }
+      if (f.type === "message.created" && f.data?.authorId) {
+        // a sent message ends its author's typing indicator
+        const ch = f.topic?.replace(/^channel:/, "") ?? "";
+        setTyping((t) => {
+          if (!t[ch]?.[f.data.authorId]) return t;
+          const n = { ...t, [ch]: { ...t[ch] } };
+          delete n[ch][f.data.authorId];
+          return n;
+        });
+      }
       if (f.type === "resync" || f.topic?.startsWith("channel:")) bump();
       if (f.type === "notification.created") setNotifCount((c) => c + 1);
       if (f.type?.startsWith("channel.") || f.type?.startsWith("workspace.")) {
