@@ -25,29 +25,33 @@ func (h *Routes) Mount(rt *gateway.Router) {
 	authed := func(pattern, summary string, fn httpapi.HandlerFunc, opts ...gateway.Option) {
 		rt.Authed(pattern, httpapi.Handle(h.Log, fn), append(opts, gateway.Summary(summary))...)
 	}
+	// routes that answer Tokens can put them in cookies (cookies.go)
+	tokens := func(pattern, summary string, fn httpapi.HandlerFunc, opts ...gateway.Option) {
+		rt.Public(pattern, h.cookieTokens(httpapi.Handle(h.Log, fn)), append(opts, gateway.LimitIP(), gateway.Summary(summary))...)
+	}
 	pub("POST /api/v1/auth/register", "Create an account", h.register, gateway.Request(RegisterRequest{}), gateway.Response(201, User{}))
-	pub("POST /api/v1/auth/login", "Sign in with email and password", h.login, gateway.Request(LoginRequest{}), gateway.Response(200, Tokens{}))
-	pub("POST /api/v1/auth/refresh", "Spend a refresh token for new tokens", h.refresh, gateway.Request(RefreshRequest{}), gateway.Response(200, Tokens{}))
+	tokens("POST /api/v1/auth/login", "Sign in with email and password", h.login, gateway.Request(LoginRequest{}), gateway.Response(200, Tokens{}))
+	tokens("POST /api/v1/auth/refresh", "Spend a refresh token for new tokens", h.refresh, gateway.Request(RefreshRequest{}), gateway.Response(200, Tokens{}))
 	pub("POST /api/v1/auth/password-reset/request", "Email a password reset link", h.resetRequest, gateway.Request(PasswordResetRequest{}), gateway.Response(202, Status{}))
 	pub("POST /api/v1/auth/password-reset/confirm", "Set a new password with a reset link's token", h.resetConfirm, gateway.Request(PasswordResetConfirmRequest{}), gateway.Response(204, nil))
 	pub("POST /api/v1/auth/verify-email/confirm", "Confirm an email address with the emailed token", h.verifyConfirm, gateway.Request(VerifyEmailRequest{}), gateway.Response(204, nil))
 	pub("POST /api/v1/auth/otp/request", "Send a one-time sign-in code by email or SMS", h.otpRequest, gateway.Request(CodeRequest{}), gateway.Response(202, Status{}))
-	pub("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify, gateway.Request(CodeLoginRequest{}), gateway.Response(200, Tokens{}))
+	tokens("POST /api/v1/auth/otp/verify", "Sign in with a one-time code", h.otpVerify, gateway.Request(CodeLoginRequest{}), gateway.Response(200, Tokens{}))
 	pub("GET /api/v1/auth/oidc/providers", "External sign-in providers", h.providers, gateway.Response(200, httpapi.List[ProviderInfo]{}))
 	rt.Public("GET /api/v1/auth/oidc/{provider}/start", http.HandlerFunc(h.oidcStart), gateway.LimitIP(),
 		gateway.Summary("Begin sign-in at a provider (redirects); ?redirect=/path to come back to"))
 	rt.Public("GET /api/v1/auth/oidc/{provider}/callback", http.HandlerFunc(h.oidcCallback), gateway.LimitIP(),
 		gateway.Summary("The provider's return (redirects to the app with a loginCode)"))
-	pub("POST /api/v1/auth/oidc/exchange", "Trade a loginCode for tokens", h.oidcExchange,
+	tokens("POST /api/v1/auth/oidc/exchange", "Trade a loginCode for tokens", h.oidcExchange,
 		gateway.Request(LoginCodeRequest{}), gateway.Response(200, Tokens{}))
-	pub("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA, gateway.Request(TwoFactorLoginRequest{}), gateway.Response(200, Tokens{}))
+	tokens("POST /api/v1/auth/2fa/verify", "Finish a two-factor sign-in with the interim token and a code", h.verify2FA, gateway.Request(TwoFactorLoginRequest{}), gateway.Response(200, Tokens{}))
 	authed("POST /api/v1/auth/2fa/setup", "Start two-factor setup: a secret for an authenticator app", h.setup2FA, gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, TOTPSetup{}))
 	authed("POST /api/v1/auth/2fa/enable", "Confirm two-factor setup with a code; returns backup codes", h.enable2FA, gateway.Request(TwoFactorEnableRequest{}), gateway.Response(200, BackupCodes{}))
 	authed("POST /api/v1/auth/2fa/backup-codes", "Replace the backup codes (the old ones stop working)", h.regenCodes,
 		gateway.Request(TwoFactorSetupRequest{}), gateway.Response(200, BackupCodes{}))
 	authed("POST /api/v1/auth/2fa/disable", "Turn two-factor sign-in off", h.disable2FA, gateway.Request(TwoFactorDisableRequest{}), gateway.Response(204, nil))
 	authed("POST /api/v1/auth/verify-email/request", "Send a new verification link", h.verifyRequest, gateway.Response(202, Status{}))
-	authed("POST /api/v1/auth/logout", "End the current session", h.logout, gateway.Response(204, nil))
+	rt.Authed("POST /api/v1/auth/logout", h.clearOnSuccess(httpapi.Handle(h.Log, h.logout)), gateway.Response(204, nil), gateway.Summary("End the current session (and clear a cookie session)"))
 	authed("GET /api/v1/auth/sessions", "List open sessions", h.sessions, gateway.Response(200, httpapi.List[Session]{}))
 	authed("DELETE /api/v1/auth/sessions/{id}", "End one session", h.revokeSession, gateway.Response(204, nil))
 	authed("POST /api/v1/auth/password", "Change the password", h.changePassword, gateway.Request(ChangePasswordRequest{}), gateway.Response(204, nil))

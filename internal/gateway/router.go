@@ -166,6 +166,16 @@ func (rt *Router) authenticate(next http.Handler, inQuery bool) http.Handler {
 		if q := r.URL.Query().Get("access_token"); inQuery && errors.Is(err, errNoToken) && q != "" {
 			bearer, err = q, nil
 		}
+		if c, cerr := r.Cookie(AccessCookie); errors.Is(err, errNoToken) && cerr == nil && c.Value != "" {
+			// A browser's cookie session. The cookie is SameSite=Strict;
+			// changes must also carry CSRFHeader, which another site's
+			// page cannot add without our CORS consent.
+			if !safeMethod(r.Method) && r.Header.Get(CSRFHeader) == "" {
+				httpapi.Fail(w, r, rt.cfg.Log, httpapi.Forbidden("a request signed in by cookie must send the "+CSRFHeader+" header"))
+				return
+			}
+			bearer, err = c.Value, nil
+		}
 		if err != nil {
 			httpapi.Fail(w, r, rt.cfg.Log, err)
 			return
@@ -181,6 +191,18 @@ func (rt *Router) authenticate(next http.Handler, inQuery bool) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(access.WithActor(r.Context(), actor)))
 	})
+}
+
+// AccessCookie is the HttpOnly cookie a browser session keeps its access
+// token in (set by the auth routes when asked); CSRFHeader must accompany
+// every unsafe request it authenticates.
+const (
+	AccessCookie = "quikapp_access"
+	CSRFHeader   = "X-QuikApp-CSRF"
+)
+
+func safeMethod(m string) bool {
+	return m == http.MethodGet || m == http.MethodHead || m == http.MethodOptions
 }
 
 var errNoToken = httpapi.Unauthenticated("sign in first: send Authorization: Bearer <access token>")

@@ -102,6 +102,12 @@ try {
   await pa.getByRole("button", { name: "Create workspace" }).click();
   await pa.locator('button.chan[data-channel="general"]').waitFor();
 
+  log("the session is an HttpOnly cookie and survives a reload");
+  const stored = await pa.evaluate(() => JSON.stringify(localStorage) + JSON.stringify(sessionStorage) + document.cookie);
+  if (/eyJ[\w-]{8,}\./.test(stored) || stored.includes("quikapp_access")) throw new Error(`a token is visible to scripts: ${stored}`);
+  await pa.reload();
+  await pa.locator('button.chan[data-channel="general"]').waitFor();
+
   log("A creates a channel");
   await pa.getByRole("button", { name: "New channel" }).click();
   await pa.getByLabel("Channel name").first().fill("design");

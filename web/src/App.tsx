@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useMemo, useRef, useState, type FormEvent, type ReactNode } from "react";
-import { api, ApiError, blobURL, setTokens, upload } from "./api";
+import { api, ApiError, blobURL, refresh, upload } from "./api";
 import { highlightText, Markdown, type MdContext } from "./markdown";
 import { Realtime, type ConnState, type Frame } from "./realtime";
 
@@ -151,7 +151,17 @@ function useTheme(): [Theme, (t: Theme) => void] {
 // ---------- app ----------
 export function App() {
   const [me, setMe] = useState<User | null>(null);
+  const [checked, setChecked] = useState(false);
   const [theme, setTheme] = useTheme();
+  // a cookie session survives reloads: ask who we are
+  useEffect(() => {
+    api
+      .get("/users/me")
+      .catch(async () => ((await refresh()) ? api.get("/users/me") : null))
+      .then((u) => u && setMe(u), () => {})
+      .finally(() => setChecked(true));
+  }, []);
+  if (!checked) return <div className="loading" role="status">Loading…</div>;
   if (!me) return <AuthScreen onSignedIn={setMe} />;
   return <Main me={me} setMe={setMe} theme={theme} setTheme={setTheme} onSignOut={() => setMe(null)} />;
 }
@@ -184,10 +194,7 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   const [notice, setNotice] = useState("");
   const [busy, setBusy] = useState(false);
 
-  const finish = (t: any) => {
-    setTokens(t.accessToken, t.refreshToken);
-    onSignedIn(t.user);
-  };
+  const finish = (t: any) => onSignedIn(t.user);
 
   const submit = async (e: FormEvent) => {
     e.preventDefault();
@@ -445,7 +452,6 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
     } catch {
       /* signing out anyway */
     }
-    setTokens("", "");
     props.onSignOut();
   };
 

@@ -1,32 +1,25 @@
-// REST client. Tokens live in memory only (never in localStorage).
+// REST client. The session lives in HttpOnly cookies the server sets when we
+// send X-QuikApp-Session: cookie; no token is ever visible to scripts. Every
+// request carries X-QuikApp-CSRF, which the gateway requires of changes
+// authenticated by cookie.
 export class ApiError extends Error {
   constructor(public status: number, public code: string, message: string, public body?: any) {
     super(message);
   }
 }
 
-let access = "";
-let refresh = "";
-export function setTokens(a: string, r: string) {
-  access = a;
-  refresh = r;
-}
-export function accessToken() {
-  return access;
-}
+const baseHeaders = { "X-QuikApp-Session": "cookie", "X-QuikApp-CSRF": "1" };
 
 async function raw(method: string, path: string, body?: unknown, retry = true): Promise<any> {
-  const headers: Record<string, string> = {};
-  if (access) headers["Authorization"] = `Bearer ${access}`;
+  const headers: Record<string, string> = { ...baseHeaders };
   let payload: BodyInit | undefined;
-  if (body instanceof FormData) payload = body;
-  else if (body !== undefined) {
+  if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
-  const res = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-  if (res.status === 401 && retry && refresh && !path.startsWith("/auth/")) {
-    if (await doRefresh()) return raw(method, path, body, false);
+  const res = await fetch(`/api/v1${path}`, { method, headers, body: payload, credentials: "same-origin" });
+  if (res.status === 401 && retry && !path.startsWith("/auth/")) {
+    if (await refresh()) return raw(method, path, body, false);
   }
   const text = await res.text();
   let data: any = undefined;
@@ -44,14 +37,13 @@ async function raw(method: string, path: string, body?: unknown, retry = true): 
   return data;
 }
 
-async function doRefresh(): Promise<boolean> {
-  try {
-    const t = await raw("POST", "/auth/refresh", { refreshToken: refresh }, false);
-    setTokens(t.accessToken, t.refreshToken);
-    return true;
-  } catch {
-    return false;
-  }
+// refresh renews the access cookie with the refresh cookie.
+let refreshing: Promise<boolean> | null = null;
+export function refresh(): Promise<boolean> {
+  refreshing ??= raw("POST", "/auth/refresh", {}, false)
+    .then(() => true, () => false)
+    .finally(() => (refreshing = null));
+  return refreshing;
 }
 
 export const api = {
@@ -67,7 +59,7 @@ export function upload(channelId: string, file: File, onProgress: (f: number) =>
   return new Promise((resolve, reject) => {
     const xhr = new XMLHttpRequest();
     xhr.open("POST", `/api/v1/files?channelId=${encodeURIComponent(channelId)}`);
-    xhr.setRequestHeader("Authorization", `Bearer ${access}`);
+    for (const [k, v] of Object.entries(baseHeaders)) xhr.setRequestHeader(k, v);
     xhr.upload.onprogress = (e) => e.lengthComputable && onProgress(e.loaded / e.total);
     xhr.onload = () => {
       let data: any;
@@ -91,7 +83,7 @@ const blobCache = new Map<string, Promise<string>>();
 export function blobURL(path: string): Promise<string> {
   let p = blobCache.get(path);
   if (!p) {
-    p = fetch(`/api/v1${path}`, { headers: { Authorization: `Bearer ${access}` } }).then(async (r) => {
+    p = fetch(`/api/v1${path}`, { credentials: "same-origin" }).then(async (r) => {
       if (!r.ok) {
         blobCache.delete(path);
         throw new Error(String(r.status));

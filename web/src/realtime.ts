@@ -1,5 +1,5 @@
 // Live events over /api/v1/realtime/ws, reconnecting with resume positions.
-import { accessToken } from "./api";
+import { refresh } from "./api";
 
 export type ConnState = "connecting" | "live" | "offline";
 export interface Frame {
@@ -46,12 +46,15 @@ export class Realtime {
     this.onState("connecting");
     const known: Record<string, { epoch: string; offset: number }> = {};
     for (const t of this.topics) if (this.positions[t]) known[t] = this.positions[t];
-    const q = new URLSearchParams({ topics: this.topics.join(","), access_token: accessToken() });
+    // the access cookie authenticates the upgrade (same origin)
+    const q = new URLSearchParams({ topics: this.topics.join(",") });
     if (Object.keys(known).length) q.set("resume", b64url(JSON.stringify(known)));
     const proto = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${proto}//${location.host}/api/v1/realtime/ws?${q}`);
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.backoff = 500;
       this.onState("live");
     };
@@ -72,7 +75,9 @@ export class Realtime {
       this.onState("offline");
       if (!this.closed) {
         this.backoff = Math.min(this.backoff * 2, 15000);
-        this.reconnect(this.backoff);
+        // refused before opening: the access cookie may have expired
+        if (!opened) refresh().finally(() => this.reconnect(this.backoff));
+        else this.reconnect(this.backoff);
       }
     };
   }
