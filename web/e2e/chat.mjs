@@ -94,6 +94,7 @@ try {
 
   log("A signs up");
   await pa.goto(base);
+  await pa.getByRole("button", { name: "Sign in" }).waitFor();
   await pa.screenshot({ path: `${shots}/sign-in-light.png` });
   await signUp(pa, "Ann Archer", "ann@example.com");
 
@@ -209,6 +210,7 @@ try {
     const pp = await pctx.newPage();
     pp.setDefaultTimeout(T);
     await pp.goto(base);
+    await pp.getByRole("button", { name: "Sign in" }).waitFor();
     await pp.screenshot({ path: `${shots}/sign-in-phone-${scheme}.png` });
     await pp.getByLabel("Email").fill("bob@example.com");
     await pp.getByLabel("Password").fill("correct horse battery");

@@ -105,9 +105,9 @@ function initials(name: string) {
 }
 
 function hue(s: string) {
-  let h = 0;
-  for (const c of s) h = (h * 31 + c.charCodeAt(0)) % 360;
-  return h;
+  let h = 2166136261;
+  for (const c of s) h = Math.imul(h ^ c.charCodeAt(0), 16777619);
+  return (h >>> 0) % 360;
 }
 
 function Avatar({ name, id, size = 36 }: { name: string; id: string; size?: number }) {
