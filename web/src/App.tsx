@@ -184,7 +184,8 @@ function Field(props: { label: string; type?: string; value: string; onChange: (
 }
 
 function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
-  const [mode, setMode] = useState<"signin" | "signup" | "2fa" | "reset">("signin");
+  const linkToken = new URLSearchParams(location.search).get("token") ?? "";
+  const [mode, setMode] = useState<"signin" | "signup" | "2fa" | "reset" | "newpw">(location.pathname === "/reset-password" && linkToken ? "newpw" : "signin");
   const [email, setEmail] = useState("");
   const [password, setPassword] = useState("");
   const [name, setName] = useState("");
@@ -193,6 +194,15 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
   const [error, setError] = useState("");
   const [notice, setNotice] = useState("");
   const [busy, setBusy] = useState(false);
+  // links from account email: /verify-email?token=… confirms the address
+  useEffect(() => {
+    if (location.pathname !== "/verify-email" || !linkToken) return;
+    history.replaceState(null, "", "/");
+    api.post("/auth/verify-email/confirm", { token: linkToken }).then(
+      () => setNotice("Your email address is confirmed. Sign in to continue."),
+      (e) => setError(errText(e)),
+    );
+  }, [linkToken]);
 
   const finish = (t: any) => onSignedIn(t.user);
 
@@ -208,6 +218,15 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
       if (mode === "reset") {
         await api.post("/auth/password-reset/request", { email });
         setNotice("If that address has an account, a reset link is on its way.");
+        setMode("signin");
+        return;
+      }
+      if (mode === "newpw") {
+        if (password.length < 12) throw new Error("The password needs at least 12 characters.");
+        await api.post("/auth/password-reset/confirm", { token: linkToken, password });
+        history.replaceState(null, "", "/");
+        setPassword("");
+        setNotice("Your password is changed. Sign in with the new one.");
         setMode("signin");
         return;
       }
@@ -232,7 +251,7 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
     }
   };
 
-  const title = { signin: "Sign in to QuikApp", signup: "Create your account", "2fa": "Two-factor authentication", reset: "Reset your password" }[mode];
+  const title = { signin: "Sign in to QuikApp", signup: "Create your account", "2fa": "Two-factor authentication", reset: "Reset your password", newpw: "Choose a new password" }[mode];
   return (
     <div className="auth">
       <form className="auth-card" onSubmit={submit} aria-label={title}>
@@ -242,7 +261,8 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
         <h1>{title}</h1>
         {notice && <p className="notice" role="status">{notice}</p>}
         {mode === "signup" && <Field name="displayName" label="Display name" value={name} onChange={setName} autoComplete="name" />}
-        {mode !== "2fa" && <Field name="email" label="Email" type="email" value={email} onChange={setEmail} autoComplete="email" />}
+        {mode === "newpw" && <Field name="password" label="New password (at least 12 characters)" type="password" value={password} onChange={setPassword} minLength={12} autoComplete="new-password" />}
+        {mode !== "2fa" && mode !== "newpw" && <Field name="email" label="Email" type="email" value={email} onChange={setEmail} autoComplete="email" />}
         {(mode === "signin" || mode === "signup") && (
           <Field
             name="password"
@@ -261,7 +281,7 @@ function AuthScreen({ onSignedIn }: { onSignedIn: (u: User) => void }) {
           </p>
         )}
         <button className="primary" type="submit" disabled={busy}>
-          {mode === "signup" ? "Create account" : mode === "reset" ? "Send reset link" : mode === "2fa" ? "Verify" : "Sign in"}
+          {mode === "signup" ? "Create account" : mode === "reset" ? "Send reset link" : mode === "2fa" ? "Verify" : mode === "newpw" ? "Set password" : "Sign in"}
         </button>
         <div className="auth-links">
           {mode === "signin" ? (
