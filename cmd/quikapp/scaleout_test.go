@@ -37,10 +37,13 @@ func TestScaleOutTwoNodesRollingRestart(t *testing.T) {
 		t.Skip("starts two processes on PostgreSQL and NATS; runs with QUIKAPP_TEST_FULL=1 (scripts/test sets it)")
 	}
 	bin := buildBinary(t)
+	prefix := "scale" + strings.ToLower(rand.Text()[:10])
+	bustest.DeleteStreams(t, strings.ToUpper(prefix)+"_EVENTS", strings.ToUpper(prefix)+"_REALTIME")
 	env := cleanEnv(
 		"QUIKAPP_HTTP_ADDR=127.0.0.1:0",
 		"QUIKAPP_DATABASE_URL="+storetest.NewPostgresSchema(t),
 		"QUIKAPP_NATS_URL="+bustest.NATSURL(),
+		"QUIKAPP_NATS_PREFIX="+prefix, // streams of the test's own
 		"QUIKAPP_JWT_PRIVATE_KEY_FILE="+signingKey(t),
 		"QUIKAPP_RATE_LIMIT_STORE=database",
 		"QUIKAPP_SHUTDOWN_DELAY=1s",

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -273,7 +274,8 @@ func openBus(ctx context.Context, cfg Config, log *slog.Logger) (bus.Bus, error)
 	if cfg.NATSURL == "" {
 		return bus.NewMemory(bus.MemoryConfig{Logger: log}), nil
 	}
-	return bus.NewNATS(ctx, bus.NATSConfig{URL: cfg.NATSURL, Logger: log})
+	return bus.NewNATS(ctx, bus.NATSConfig{URL: cfg.NATSURL, Prefix: cfg.NATSPrefix,
+		Stream: strings.ToUpper(cfg.NATSPrefix) + "_EVENTS", Logger: log})
 }
 
 func busKind(cfg Config) string {

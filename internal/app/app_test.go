@@ -3,6 +3,7 @@ package app
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"io"
@@ -120,6 +121,7 @@ func TestConfigRejectsBadValuesNamingEachVariable(t *testing.T) {
 		"QUIKAPP_HTTP_ADDR":        "3000",
 		"QUIKAPP_DATABASE_URL":     "mysql://root:hunter2@db/quikapp",
 		"QUIKAPP_NATS_URL":         "http://nats",
+		"QUIKAPP_NATS_PREFIX":      "Quik.App",
 		"QUIKAPP_SERVICES":         "message-service,teleport-service",
 		"QUIKAPP_LOG_LEVEL":        "loud",
 		"QUIKAPP_LOG_FORMAT":       "xml",
@@ -129,7 +131,7 @@ func TestConfigRejectsBadValuesNamingEachVariable(t *testing.T) {
 		t.Fatal("bad configuration accepted")
 	}
 	msg := err.Error()
-	for _, want := range []string{"QUIKAPP_HTTP_ADDR", "QUIKAPP_DATABASE_URL", "QUIKAPP_NATS_URL",
+	for _, want := range []string{"QUIKAPP_HTTP_ADDR", "QUIKAPP_DATABASE_URL", "QUIKAPP_NATS_URL", "QUIKAPP_NATS_PREFIX",
 		"QUIKAPP_SERVICES", "teleport-service", "QUIKAPP_LOG_LEVEL", "QUIKAPP_LOG_FORMAT", "QUIKAPP_SHUTDOWN_TIMEOUT"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error does not mention %s:\n%s", want, msg)
@@ -281,6 +283,8 @@ func TestRunsOnPostgresAndNATS(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.DatabaseURL = storetest.NewPostgresSchema(t)
 	cfg.NATSURL = bustest.NATSURL()
+	cfg.NATSPrefix = "t" + strings.ToLower(rand.Text()[:10]) // our own subjects and streams
+	bustest.DeleteStreams(t, strings.ToUpper(cfg.NATSPrefix)+"_EVENTS", strings.ToUpper(cfg.NATSPrefix)+"_REALTIME")
 	r := start(t, cfg, nil)
 	code, body := httpGet(t, r.base+"/health")
 	if code != 200 || !strings.Contains(body, `"database":"ok"`) || !strings.Contains(body, `"bus":"ok"`) {

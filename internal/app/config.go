@@ -23,6 +23,7 @@ type Config struct {
 	DataDir         string
 	DatabaseURL     string // empty: SQLite file in DataDir
 	NATSURL         string // empty: in-process bus
+	NATSPrefix      string // subjects and stream names on NATS
 	Services        []string
 	LogLevel        string
 	LogFormat       string
@@ -85,6 +86,9 @@ type SMTPConfig struct {
 // Var documents one variable.
 type Var = env.Var
 
+// natsPrefixRE: a NATS subject token that also names streams.
+var natsPrefixRE = regexp.MustCompile(`^[a-z][a-z0-9_]{0,31}$`)
+
 // Vars is the documented configuration; `quikapp config` prints it and the
 // README's table is kept in step with it by a test.
 var Vars = []Var{
@@ -92,6 +96,7 @@ var Vars = []Var{
 	{Name: "QUIKAPP_DATA_DIR", Default: "./data", Help: "directory for the SQLite database and local files"},
 	{Name: "QUIKAPP_DATABASE_URL", Default: "", Help: "empty: SQLite in the data dir; postgres://… : PostgreSQL"},
 	{Name: "QUIKAPP_NATS_URL", Default: "", Help: "empty: in-process event bus; nats://host:4222 : NATS with JetStream"},
+	{Name: "QUIKAPP_NATS_PREFIX", Default: "quikapp", Help: "prefix of our subjects and streams on NATS (lower-case letters, digits, _): installs sharing a server use different ones"},
 	{Name: "QUIKAPP_SERVICES", Default: "all", Help: "comma list of services to run in this process (see `quikapp services`)"},
 	{Name: "QUIKAPP_LOG_LEVEL", Default: "info", Help: "debug, info, warn or error"},
 	{Name: "QUIKAPP_LOG_FORMAT", Default: "json", Help: "json or text"},
@@ -151,6 +156,10 @@ func LoadConfig(lookup env.LookupFunc) (Config, error) {
 	}
 	if u := r.URL("QUIKAPP_DATABASE_URL", "postgres", "postgresql"); u != nil {
 		cfg.DatabaseURL = u.String()
+	}
+	cfg.NATSPrefix = r.String("QUIKAPP_NATS_PREFIX", "quikapp")
+	if !natsPrefixRE.MatchString(cfg.NATSPrefix) {
+		r.Fail("QUIKAPP_NATS_PREFIX", "must be 1 to 32 lower-case letters, digits or _, starting with a letter")
 	}
 	if u := r.URL("QUIKAPP_NATS_URL", "nats", "tls"); u != nil {
 		cfg.NATSURL = u.String()

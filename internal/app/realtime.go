@@ -61,7 +61,7 @@ func newRealtimeModule(d *Deps) (Module, error) {
 	}
 	m.presence = realtime.NewPresence(pcfg)
 	if back.nc != nil {
-		m.gossip = realtime.NewPresenceGossip(back.nc, realtimePrefix, m.presence, d.Log)
+		m.gossip = realtime.NewPresenceGossip(back.nc, realtimePrefix(d.Config), m.presence, d.Log)
 	}
 	if err := d.Metrics.Registry.Register(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "quikapp_realtime_connections",

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -23,8 +24,8 @@ type backplane struct {
 }
 
 // realtimePrefix keeps realtime subjects out of the event bus's stream
-// (which holds quikapp.>).
-const realtimePrefix = "quikapp_rt"
+// (which holds <prefix>.>).
+func realtimePrefix(cfg Config) string { return cfg.NATSPrefix + "_rt" }
 
 func openBackplane(d *Deps) (*backplane, error) {
 	if d.Config.NATSURL == "" {
@@ -42,7 +43,8 @@ func openBackplane(d *Deps) (*backplane, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	history, err := realtime.NewJetStreamHistory(ctx, js, realtime.JetStreamConfig{Prefix: realtimePrefix, Stream: "QUIKAPP_REALTIME"})
+	history, err := realtime.NewJetStreamHistory(ctx, js, realtime.JetStreamConfig{Prefix: realtimePrefix(d.Config),
+		Stream: strings.ToUpper(d.Config.NATSPrefix) + "_REALTIME"})
 	if err != nil {
 		nc.Close()
 		return nil, err
@@ -53,7 +55,7 @@ func openBackplane(d *Deps) (*backplane, error) {
 		}
 		return nil
 	})
-	return &backplane{history: history, relay: realtime.NewNATSRelay(nc, realtimePrefix, d.Log), nc: nc}, nil
+	return &backplane{history: history, relay: realtime.NewNATSRelay(nc, realtimePrefix(d.Config), d.Log), nc: nc}, nil
 }
 
 func (b *backplane) close() {

@@ -43,3 +43,17 @@ func RequireNATS(t testing.TB, opts ...nats.Option) (*nats.Conn, jetstream.JetSt
 	}
 	return nc, js
 }
+
+// DeleteStreams deletes the named JetStream streams when the test ends,
+// so streams of a test's own prefix do not pile up on the shared server.
+func DeleteStreams(t testing.TB, names ...string) {
+	t.Helper()
+	_, js := RequireNATS(t)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		for _, n := range names {
+			_ = js.DeleteStream(ctx, n)
+		}
+	})
+}
