@@ -142,6 +142,11 @@ try {
   await msg(pa, "Thanks Ann").waitFor();
   if ((await msg(pa, "Thanks Ann").locator("b").count()) !== 0) throw new Error("HTML in a message was rendered as markup");
 
+  log("A sees B online in the people picker");
+  await pa.getByRole("button", { name: "New direct message" }).click();
+  await pa.locator(".dm-picker button", { hasText: "Bob Baker" }).locator(".presence-dot.online").waitFor();
+  await pa.getByRole("button", { name: "New direct message" }).click();
+
   log("B reacts, A sees it");
   const hello = msg(pb, "welcome to");
   await hello.hover();

@@ -118,6 +118,14 @@ function Avatar({ name, id, size = 36 }: { name: string; id: string; size?: numb
   );
 }
 
+// PresenceDot shows how someone is: filled green online, hollow when away
+// or offline, red for do-not-disturb; unknown reads as offline.
+function PresenceDot({ status }: { status?: string }) {
+  const st = status ?? "offline";
+  const label = st === "dnd" ? "do not disturb" : st;
+  return <span className={`presence-dot ${st}`} role="img" aria-label={label} title={label} />;
+}
+
 function dayLabel(iso: string) {
   const d = new Date(iso);
   const today = new Date();
@@ -323,6 +331,7 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
   const [navOpen, setNavOpen] = useState(false);
   const [notifCount, setNotifCount] = useState(0);
   const [typing, setTyping] = useState<Record<string, Record<string, number>>>({});
+  const [presence, setPresence] = useState<Record<string, string>>({}); // userId → online, away, dnd, offline
   const [tick, setTick] = useState(0); // bumps to refetch messages
   const rt = useRef<Realtime | null>(null);
 
@@ -376,6 +385,14 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
   }, [sidebar, channelId]);
 
   const names = useMemo(() => new Map(members.map((m) => [m.userId, m.displayName])), [members]);
+  useEffect(() => {
+    const ids = members.map((m) => m.userId).filter((id) => id !== me.id).slice(0, 100);
+    if (ids.length === 0) return;
+    api.get(`/presence?users=${ids.map(encodeURIComponent).join(",")}`).then(
+      (r) => setPresence(Object.fromEntries((r.items ?? []).map((p: { userId: string; status: string }) => [p.userId, p.status]))),
+      () => {},
+    );
+  }, [members, me.id]);
   const userName = useCallback((id: string) => (id === me.id ? me.displayName : names.get(id) ?? "someone"), [names, me]);
   const channelName = useCallback((id: string) => channels.find((c) => c.id === id)?.name ?? sidebar.find((s) => s.channelId === id)?.name ?? "channel", [channels, sidebar]);
   const ctx: MdContext = useMemo(() => ({ userName, channelName }), [userName, channelName]);
@@ -384,6 +401,10 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
   const bump = useDebounced(() => setTick((t) => t + 1), 100);
   const onFrame = useCallback(
     (f: Frame) => {
+      if (f.type === "presence.updated" && f.data?.userId) {
+        setPresence((p) => ({ ...p, [f.data.userId]: f.data.status }));
+        return;
+      }
       if (f.type === "typing") {
         const uid = f.data?.userId;
         const ch = f.topic?.replace(/^channel:/, "") ?? "";
@@ -547,6 +568,7 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
           }}
           dm
           members={members.filter((m) => m.userId !== me.id)}
+          presence={presence}
           wsId={wsId}
           onCreated={async (id) => {
             await loadSidebar();
@@ -703,6 +725,7 @@ function ChannelList(props: {
   onAdd?: () => void;
   dm?: boolean;
   members?: Member[];
+  presence?: Record<string, string>;
   wsId: string;
   onCreated: (id: string) => void;
   fail: (e: unknown) => void;
@@ -730,7 +753,7 @@ function ChannelList(props: {
                   }
                 }}
               >
-                {m.displayName}
+                <PresenceDot status={props.presence?.[m.userId]} /> {m.displayName}
               </button>
             </li>
           ))}
@@ -747,7 +770,7 @@ function ChannelList(props: {
               data-channel={s.name}
             >
               <span className="chan-name">
-                {s.type === "public" ? "#" : s.type === "private" ? "🔒" : "●"} {s.name}
+                {s.type === "public" ? "#" : s.type === "private" ? "🔒" : <PresenceDot status={props.presence?.[(props.members ?? []).find((m) => m.displayName === s.name)?.userId ?? ""]} />} {s.name}
                 {s.starred && " ★"}
               </span>
               {s.mentionCount > 0 ? (
