@@ -65,13 +65,9 @@ func newHubServer(cfg hubServerConfig) (http.Handler, func(), error) {
 	mux.Handle("GET /api/v1/realtime/sse", realtime.SSEHandler(realtime.SSEConfig{Hub: hub, Authenticate: benchPrincipal,
 		Heartbeat: cfg.ping}))
 	mux.HandleFunc("POST /publish", func(w http.ResponseWriter, r *http.Request) {
-		topic, data, ok := publishRequest(w, r)
+		topic, typ, data, ok := publishRequest(w, r)
 		if !ok {
 			return
-		}
-		typ := r.URL.Query().Get("type")
-		if typ == "" {
-			typ = "message.created"
 		}
 		ev, err := hub.Publish(r.Context(), topic, realtime.Event{Type: typ, Data: data})
 		if err != nil {
@@ -89,22 +85,26 @@ func newHubServer(cfg hubServerConfig) (http.Handler, func(), error) {
 
 // publishRequest reads POST /publish?topic= with a JSON body (the event's
 // data), answering the client itself when the request is not usable.
-func publishRequest(w http.ResponseWriter, r *http.Request) (topic string, data []byte, ok bool) {
+func publishRequest(w http.ResponseWriter, r *http.Request) (topic, typ string, data []byte, ok bool) {
 	topic = r.URL.Query().Get("topic")
 	if topic == "" || len(topic) > 200 {
 		http.Error(w, "?topic= is required (at most 200 characters)", http.StatusBadRequest)
-		return "", nil, false
+		return "", "", nil, false
+	}
+	typ = r.URL.Query().Get("type")
+	if typ == "" {
+		typ = "message.created"
 	}
 	data, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
 	if err != nil {
 		http.Error(w, "body: "+err.Error(), http.StatusRequestEntityTooLarge)
-		return "", nil, false
+		return "", "", nil, false
 	}
 	if !json.Valid(data) {
 		http.Error(w, "the body must be the event's data as JSON", http.StatusBadRequest)
-		return "", nil, false
+		return "", "", nil, false
 	}
-	return topic, data, true
+	return topic, typ, data, true
 }
 
 func writePublished(w http.ResponseWriter, epoch string, offset uint64) {

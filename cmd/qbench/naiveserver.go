@@ -255,13 +255,9 @@ func (s *naiveServer) handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /api/v1/realtime/ws", s.serveWS)
 	mux.HandleFunc("POST /publish", func(w http.ResponseWriter, r *http.Request) {
-		topic, data, ok := publishRequest(w, r)
+		topic, typ, data, ok := publishRequest(w, r)
 		if !ok {
 			return
-		}
-		typ := r.URL.Query().Get("type")
-		if typ == "" {
-			typ = "message.created"
 		}
 		epoch, off := s.publish(topic, typ, data)
 		writePublished(w, epoch, off)

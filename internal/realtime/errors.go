@@ -15,6 +15,7 @@ func refuse(w http.ResponseWriter, r *http.Request, status int, message string) 
 		http.StatusUnauthorized:       "UNAUTHENTICATED",
 		http.StatusForbidden:          "FORBIDDEN",
 		http.StatusMethodNotAllowed:   "METHOD_NOT_ALLOWED",
+		http.StatusUpgradeRequired:    "UPGRADE_REQUIRED",
 		http.StatusServiceUnavailable: "UNAVAILABLE",
 	}[status]
 	if code == "" {

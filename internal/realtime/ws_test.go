@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -134,6 +135,18 @@ func TestWebSocketRefusalsAndSlowConsumer(t *testing.T) {
 	}
 	if _, resp, err := dialWS(t, srv, "", "?topics=t"); err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("no credentials: %v %v", resp, err)
+	}
+	// A plain GET is told to upgrade, in the API's error shape.
+	req, _ := http.NewRequest("GET", srv.URL+"/ws?topics=t", nil)
+	req.Header.Set("X-User", "ada")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUpgradeRequired || !strings.Contains(string(body), `"UPGRADE_REQUIRED"`) {
+		t.Fatalf("plain GET: %d %s", resp.StatusCode, body)
 	}
 	ws, _, err := dialWS(t, srv, "ada", "?topics=t")
 	if err != nil {
