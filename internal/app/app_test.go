@@ -153,6 +153,24 @@ func TestConfigServicesSubset(t *testing.T) {
 	}
 }
 
+// The gateway serves every module's API but realtime's, so a split
+// deployment answers every REST route at its front door.
+func TestConfigGatewayServesTheRESTAPI(t *testing.T) {
+	cfg, err := LoadConfig(env.FromMap(map[string]string{"QUIKAPP_SERVICES": "backend-gateway"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mods := modules(cfg.Services)
+	for _, want := range []string{"gateway", "auth", "workspace", "channel", "message", "file", "search", "admin", "audit"} {
+		if !mods[want] {
+			t.Errorf("backend-gateway lacks module %s: %v", want, mods)
+		}
+	}
+	if mods["realtime"] {
+		t.Errorf("backend-gateway runs realtime: %v", mods)
+	}
+}
+
 // Before start-up finishes the process answers probes but is not ready,
 // and API requests are told to retry.
 func TestNotReadyUntilStarted(t *testing.T) {
@@ -309,5 +327,20 @@ func TestREADMEConfigTableMatchesVars(t *testing.T) {
 		if !strings.Contains(readme, row) {
 			t.Errorf("README lacks the row %q", row)
 		}
+	}
+}
+
+// A process running only the gateway answers the REST API of every module
+// (a split deployment's front door), and leaves the live streams to the
+// realtime service.
+func TestGatewayOnlyServesTheRESTAPI(t *testing.T) {
+	s := startAPI(t, "sqlite", func(c *Config) { c.Services = []string{"backend-gateway"} })
+	tm := newTeam(t, s, "acme-gateway")
+	m := post(t, s, tm.ann, tm.general.ID, "through the front door")
+	s.must(200, "GET", "/api/v1/channels/"+tm.general.ID+"/messages", tm.bob.Access, nil)
+	s.must(200, "GET", "/api/v1/search?workspaceId="+tm.ws.ID+"&q=door", tm.bob.Access, nil)
+	s.must(200, "POST", "/api/v1/messages/"+m.ID+"/reactions", tm.bob.Access, map[string]string{"emoji": ":tada:"})
+	if r := s.do("GET", "/api/v1/realtime/ws", tm.ann.Access, nil); r.Status != http.StatusNotFound {
+		t.Fatalf("realtime on the gateway: %s", r)
 	}
 }

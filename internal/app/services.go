@@ -11,6 +11,13 @@ import (
 // list) and the module in this codebase that provides it. Several seed
 // services map to one module: they are one capability split by the
 // original deployment, and running any of them runs that module.
+//
+// The gateway is the API's front door: it serves the routes of every
+// module but realtime, whose connections and presence live in the realtime
+// nodes' memory (the ingress sends those paths there). Every other module
+// is stateless over the shared database and bus, so a split deployment
+// works whichever other services it runs, and each service's Deployment
+// scales its module's routes and background work on its own.
 type ServiceInfo struct {
 	Name   string // the seed's service name, used in QUIKAPP_SERVICES
 	Module string // the internal package that provides it
@@ -25,7 +32,8 @@ var Services = []ServiceInfo{
 	{"permission-service", "access", 8085},
 	{"audit-service", "audit", 8087},
 	{"admin-service", "admin", 8089},
-	{"realtime-service", "realtime", 4000},
+	{"realtime-service", "realtime", 3001},
+	{"elixir-realtime", "realtime", 4000}, // the seed's consolidated realtime Deployment
 	{"presence-service", "realtime", 4001},
 	{"event-broadcast-service", "realtime", 4006},
 	{"notification-service", "notify", 3002},
@@ -61,12 +69,23 @@ func serviceByName(name string) (ServiceInfo, bool) {
 	return Services[i], true
 }
 
+// gatewayModule stands for every module but realtime (see ServiceInfo).
+const gatewayModule = "gateway"
+
 // modules returns the set of modules the configured services need.
 func modules(services []string) map[string]bool {
 	out := map[string]bool{}
 	for _, s := range Services {
-		if slices.Contains(services, "all") || slices.Contains(services, s.Name) {
-			out[s.Module] = true
+		if !slices.Contains(services, "all") && !slices.Contains(services, s.Name) {
+			continue
+		}
+		out[s.Module] = true
+		if s.Module == gatewayModule {
+			for _, other := range Services {
+				if other.Module != "realtime" && other.Module != gatewayModule {
+					out[other.Module] = true
+				}
+			}
 		}
 	}
 	return out
@@ -81,5 +100,7 @@ func PrintServices(w io.Writer) {
 	}
 	_ = tw.Flush()
 	fmt.Fprintln(w, "\nQUIKAPP_SERVICES=all (the default) runs every service on one listener;")
-	fmt.Fprintln(w, "a comma list runs a subset, e.g. QUIKAPP_SERVICES=backend-gateway,message-service")
+	fmt.Fprintln(w, "a comma list runs a subset, e.g. QUIKAPP_SERVICES=backend-gateway,message-service.")
+	fmt.Fprintln(w, "backend-gateway serves the REST API of every module but realtime, whose paths")
+	fmt.Fprintln(w, "(/api/v1/realtime/, /api/v1/presence, /api/v1/users/me/presence) go to a realtime service.")
 }
