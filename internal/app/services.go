@@ -104,3 +104,7 @@ func PrintServices(w io.Writer) {
 	fmt.Fprintln(w, "backend-gateway serves the REST API of every module but realtime, whose paths")
 	fmt.Fprintln(w, "(/api/v1/realtime/, /api/v1/presence, /api/v1/users/me/presence) go to a realtime service.")
 }
+
+// Modules is the set of modules this configuration runs (see ServiceInfo
+// for the gateway's).
+func (c Config) Modules() map[string]bool { return modules(c.Services) }
