@@ -2,6 +2,7 @@ package deploy
 
 import (
 	"crypto/rand"
+	"fmt"
 	"net/http"
 	"os"
 	"slices"
@@ -48,46 +49,75 @@ func TestDeploymentsStartAndAnswerTheirProbes(t *testing.T) {
 				"QUIKAPP_NATS_URL":      bustest.NATSURL(),
 				"QUIKAPP_NATS_PREFIX":   prefix,
 				"QUIKAPP_S3_ENDPOINT":   s3.Endpoint,
-				"QUIKAPP_S3_TLS":        "false",
 				"QUIKAPP_S3_ACCESS_KEY": s3test.User,
 				"QUIKAPP_S3_SECRET_KEY": s3test.Password,
-				"QUIKAPP_HTTP_ADDR":     "127.0.0.1:0",
 			}
 			root := podDir(t, box, overlay)
 			deps := quikapps(r)
 			names := keys(deps)
-			pods := make([]*pod, len(names))
-			ready := make([]string, len(names))
-			// All of an overlay's pods start at once, as on a fresh
-			// rollout: they race for the migration lock and the streams.
-			var wg sync.WaitGroup
+			environs := make([]map[string]string, len(names))
 			for i, name := range names {
-				d := deps[name]
-				c := d.Spec.Template.Spec.Containers[0]
-				environ, err := containerEnv(r, c, external)
+				environ, err := containerEnv(r, deps[name].Spec.Template.Spec.Containers[0], external)
 				if err != nil {
 					t.Fatalf("%s: %v", name, err)
 				}
 				for k, v := range local {
-					if _, set := environ[k]; set || k == "QUIKAPP_HTTP_ADDR" {
+					if _, set := environ[k]; set {
 						environ[k] = v
 					}
 				}
-				pods[i] = startPod(t, name, quikapp, c, environ, root)
-				wg.Go(func() {
-					base := "http://" + pods[i].listening(t)
-					live := probeURL(base, d, "live")
-					if code := status(live); code != http.StatusOK {
-						t.Errorf("%s: liveness %s answered %d as soon as the listener was bound", name, live, code)
-					}
-					pods[i].waitStatus(t, probeURL(base, d, "ready"), http.StatusOK, 90*time.Second)
-					ready[i] = base
-				})
+				if _, set := environ["QUIKAPP_S3_ENDPOINT"]; set {
+					environ["QUIKAPP_S3_TLS"] = "false" // MinIO here speaks plain HTTP
+				}
+				environs[i] = environ
 			}
-			wg.Wait()
+			// All of an overlay's pods start at once, as on a fresh
+			// rollout: they race for the migration lock and the streams.
+			// Each gets a free port of this machine for the manifest's
+			// (the log level may be too quiet to say what :0 picked); a
+			// port taken meanwhile by another process's outbound
+			// connection is retried with a new one.
+			pods := make([]*pod, len(names))
+			ready := make([]string, len(names))
+			pending := make([]int, len(names))
+			for i := range pending {
+				pending[i] = i
+			}
+			for round := 0; len(pending) > 0; round++ {
+				errs := make([]error, len(names))
+				var wg sync.WaitGroup
+				for _, i := range pending {
+					d := deps[names[i]]
+					port := freePort(t)
+					environs[i]["QUIKAPP_HTTP_ADDR"] = "127.0.0.1:" + port
+					pods[i] = startPod(t, fmt.Sprintf("%s-%d", names[i], round), quikapp, d.Spec.Template.Spec.Containers[0], environs[i], root)
+					base := "http://127.0.0.1:" + port
+					wg.Go(func() {
+						// Live from the moment the listener is bound
+						// (before migrations), then ready.
+						if errs[i] = pods[i].waitStatus(probeURL(base, d, "live"), http.StatusOK, 60*time.Second); errs[i] == nil {
+							errs[i] = pods[i].waitStatus(probeURL(base, d, "ready"), http.StatusOK, 90*time.Second)
+						}
+						ready[i] = base
+					})
+				}
+				wg.Wait()
+				var retry []int
+				for _, i := range pending {
+					switch {
+					case errs[i] == nil:
+					case round < 3 && strings.Contains(pods[i].output(), "address already in use"):
+						retry = append(retry, i)
+					default:
+						t.Error(errs[i])
+					}
+				}
+				pending = retry
+			}
 			if t.Failed() {
 				return
 			}
+			var wg sync.WaitGroup
 			for i, p := range pods {
 				p.wroteNothing(t)
 				grace := time.Duration(*deps[names[i]].Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
@@ -137,8 +167,12 @@ func TestNotifyDeploymentStartsAndAnswersItsProbes(t *testing.T) {
 	port := ports[c.LivenessProbe.HTTPGet.Port.StrVal]
 	live := "http://127.0.0.1:" + port + c.LivenessProbe.HTTPGet.Path
 	ready := "http://127.0.0.1:" + ports[c.ReadinessProbe.HTTPGet.Port.StrVal] + c.ReadinessProbe.HTTPGet.Path
-	p.waitStatus(t, live, http.StatusOK, 60*time.Second)
-	p.waitStatus(t, ready, http.StatusOK, 5*time.Second)
+	if err := p.waitStatus(live, http.StatusOK, 60*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.waitStatus(ready, http.StatusOK, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
 	p.wroteNothing(t)
 	p.stop(t, ready, time.Duration(*d.Spec.Template.Spec.TerminationGracePeriodSeconds)*time.Second, false)
 }

@@ -3,14 +3,12 @@ package deploy
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -93,7 +91,6 @@ type pod struct {
 
 	mu   sync.Mutex
 	logs bytes.Buffer
-	addr chan string // the bound address, from the http_listening line
 }
 
 func (p *pod) output() string {
@@ -105,9 +102,6 @@ func (p *pod) output() string {
 	}
 	return s
 }
-
-// textAddr reads the address from a text-format log line.
-var textAddr = regexp.MustCompile(`\baddr=(\S+)`)
 
 // startPod runs bin as the pod would: its environment, its volumes mapped
 // to pod-owned directories (env values under a mount path follow it), a
@@ -135,7 +129,7 @@ func startPod(t *testing.T, name, bin string, c corev1.Container, environ map[st
 	if tmp, ok := mounts["/tmp"]; ok {
 		env = append(env, "TMPDIR="+tmp)
 	}
-	p := &pod{name: name, cwd: readOnlyDir(t, dir), done: make(chan error, 1), addr: make(chan string, 1)}
+	p := &pod{name: name, cwd: readOnlyDir(t, dir), done: make(chan error, 1)}
 	p.cmd = exec.Command(bin)
 	p.cmd.Dir, p.cmd.Env = p.cwd, env
 	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
@@ -154,24 +148,9 @@ func startPod(t *testing.T, name, bin string, c corev1.Container, environ map[st
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
 			p.mu.Lock()
-			p.logs.WriteString(line + "\n")
+			p.logs.WriteString(sc.Text() + "\n")
 			p.mu.Unlock()
-			if !strings.Contains(line, "http_listening") {
-				continue
-			}
-			var j struct{ Addr string }
-			addr := ""
-			if json.Unmarshal([]byte(line), &j) == nil {
-				addr = j.Addr
-			} else if m := textAddr.FindStringSubmatch(line); m != nil {
-				addr = m[1]
-			}
-			select { // the first listener is QuikApp's one; notifyd has three
-			case p.addr <- addr:
-			default:
-			}
 		}
 		p.done <- p.cmd.Wait()
 	}()
@@ -183,21 +162,6 @@ func startPod(t *testing.T, name, bin string, c corev1.Container, environ map[st
 		}
 	})
 	return p
-}
-
-// listening waits for the address QuikApp logs once its listener is bound.
-func (p *pod) listening(t *testing.T) string {
-	t.Helper()
-	select {
-	case a := <-p.addr:
-		return a
-	case err := <-p.done:
-		p.done <- err
-		t.Fatalf("%s exited before listening: %v\n%s", p.name, err, p.output())
-	case <-time.After(60 * time.Second):
-		t.Fatalf("%s: not listening after 60s\n%s", p.name, p.output())
-	}
-	return ""
 }
 
 // status is the probe's answer, as the kubelet sees it (any failure to
@@ -212,23 +176,22 @@ func status(url string) int {
 	return resp.StatusCode
 }
 
-// waitStatus polls url until it answers want.
-func (p *pod) waitStatus(t *testing.T, url string, want int, within time.Duration) {
-	t.Helper()
+// waitStatus polls url until it answers want; safe from any goroutine.
+func (p *pod) waitStatus(url string, want int, within time.Duration) error {
 	deadline := time.Now().Add(within)
 	for {
 		got := status(url)
 		if got == want {
-			return
+			return nil
 		}
 		select {
 		case err := <-p.done:
 			p.done <- err
-			t.Fatalf("%s exited while waiting for %d from %s: %v\n%s", p.name, want, url, err, p.output())
+			return fmt.Errorf("%s exited while waiting for %d from %s: %v\n%s", p.name, want, url, err, p.output())
 		default:
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: %s answered %d, not %d, for %s\n%s", p.name, url, got, want, within, p.output())
+			return fmt.Errorf("%s: %s answered %d, not %d, for %s\n%s", p.name, url, got, want, within, p.output())
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -282,6 +245,7 @@ func (p *pod) wroteNothing(t *testing.T) {
 
 // freePort is a loopback port nobody listens on now, for a program that
 // takes a port number rather than an address.
+// Another process may take it before the program binds it; callers retry.
 func freePort(t *testing.T) string {
 	t.Helper()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
