@@ -81,6 +81,7 @@ func TestOverlays(t *testing.T) {
 			checkScaling(t, r, overlay)
 			checkIngress(t, r)
 			checkQuota(t, r)
+			checkRestricted(t, r)
 		})
 	}
 }
@@ -145,7 +146,7 @@ func envValue(d *appsv1.Deployment, name string) string {
 func checkDeployment(t *testing.T, r *rendered, d *appsv1.Deployment, external map[string]map[string]string) app.Config {
 	t.Helper()
 	pod := d.Spec.Template
-	sel, err := metav1LabelSelector(d)
+	sel, err := labels.ValidatedSelectorFromSet(d.Spec.Selector.MatchLabels)
 	if err != nil || !sel.Matches(labels.Set(pod.Labels)) {
 		t.Errorf("%s: selector does not match its pod labels (%v)", d.Name, err)
 	}
@@ -186,10 +187,6 @@ func checkDeployment(t *testing.T, r *rendered, d *appsv1.Deployment, external m
 		t.Errorf("%s: shutdown delay %s + timeout %s does not fit the %s grace period", d.Name, cfg.ShutdownDelay, cfg.ShutdownTimeout, grace)
 	}
 	return cfg
-}
-
-func metav1LabelSelector(d *appsv1.Deployment) (labels.Selector, error) {
-	return labels.ValidatedSelectorFromSet(d.Spec.Selector.MatchLabels)
 }
 
 func checkSecurity(t *testing.T, name string, pod corev1.PodSpec, c corev1.Container) {
@@ -360,13 +357,20 @@ func checkIngress(t *testing.T, r *rendered) {
 				routed[p.Path] = cfg
 			}
 		}
+		root, ok := routed["/"]
+		if !ok || !root.Modules()["message"] {
+			t.Errorf("Ingress %s: / must reach a process serving the REST API", name)
+		}
+		// Realtime's paths reach a realtime process: their own route's,
+		// or the one / goes to.
 		for _, p := range []string{"/api/v1/realtime", "/api/v1/presence", "/api/v1/users/me/presence"} {
-			if cfg, ok := routed[p]; ok && !cfg.Modules()["realtime"] {
+			cfg, ok := routed[p]
+			if !ok {
+				cfg = root
+			}
+			if !cfg.Modules()["realtime"] {
 				t.Errorf("Ingress %s: %s goes to a process without realtime", name, p)
 			}
-		}
-		if cfg, ok := routed["/"]; !ok || !cfg.Modules()["message"] || (!cfg.Modules()["realtime"] && routed["/api/v1/realtime"].Services == nil) {
-			t.Errorf("Ingress %s: / must reach the REST API, and the realtime paths a realtime process", name)
 		}
 	}
 }
@@ -416,4 +420,56 @@ func keys[V any](m map[string]V) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// checkRestricted: the namespaces enforce the restricted Pod Security
+// Standard, so every pod we ship (the local overlay's dependencies too)
+// must meet it or the API server refuses it.
+func checkRestricted(t *testing.T, r *rendered) {
+	t.Helper()
+	for name, d := range r.Deployments {
+		spec := d.Spec.Template.Spec
+		psc := spec.SecurityContext
+		if psc == nil {
+			psc = &corev1.PodSecurityContext{}
+		}
+		if spec.HostNetwork || spec.HostPID || spec.HostIPC {
+			t.Errorf("%s: uses the host's namespaces", name)
+		}
+		for _, v := range spec.Volumes {
+			if v.EmptyDir == nil && v.PersistentVolumeClaim == nil && v.ConfigMap == nil && v.Secret == nil && v.Projected == nil {
+				t.Errorf("%s: volume %s is of a kind the restricted standard refuses", name, v.Name)
+			}
+		}
+		for _, c := range spec.Containers {
+			csc := c.SecurityContext
+			if csc == nil {
+				t.Errorf("%s/%s: no security context", name, c.Name)
+				continue
+			}
+			nonRoot := (csc.RunAsNonRoot != nil && *csc.RunAsNonRoot) || (csc.RunAsNonRoot == nil && psc.RunAsNonRoot != nil && *psc.RunAsNonRoot)
+			rootUser := (csc.RunAsUser != nil && *csc.RunAsUser == 0) || (csc.RunAsUser == nil && psc.RunAsUser != nil && *psc.RunAsUser == 0)
+			seccomp := csc.SeccompProfile
+			if seccomp == nil {
+				seccomp = psc.SeccompProfile
+			}
+			switch {
+			case !nonRoot || rootUser:
+				t.Errorf("%s/%s: may run as root", name, c.Name)
+			case csc.AllowPrivilegeEscalation == nil || *csc.AllowPrivilegeEscalation:
+				t.Errorf("%s/%s: allows privilege escalation", name, c.Name)
+			case csc.Capabilities == nil || !slices.Contains(csc.Capabilities.Drop, "ALL") || slices.ContainsFunc(csc.Capabilities.Add, func(c corev1.Capability) bool { return c != "NET_BIND_SERVICE" }):
+				t.Errorf("%s/%s: keeps capabilities", name, c.Name)
+			case seccomp == nil || (seccomp.Type != corev1.SeccompProfileTypeRuntimeDefault && seccomp.Type != corev1.SeccompProfileTypeLocalhost):
+				t.Errorf("%s/%s: no seccomp profile", name, c.Name)
+			case csc.Privileged != nil && *csc.Privileged:
+				t.Errorf("%s/%s: privileged", name, c.Name)
+			}
+		}
+	}
+	for name, ns := range r.Namespaces {
+		if ns.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
+			t.Errorf("namespace %s does not enforce the restricted Pod Security Standard", name)
+		}
+	}
 }

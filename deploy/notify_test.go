@@ -76,6 +76,7 @@ func TestNotifyManifests(t *testing.T) {
 		}
 	}
 	checkServices(t, r)
+	checkRestricted(t, r)
 	for name, port := range map[string]int32{"notify-client": 8080, "notify-internal": 8081, "notify-metrics": 9090} {
 		if s := r.Services[name]; s == nil || s.Spec.Ports[0].Port != port {
 			t.Errorf("Service %s is not on %d", name, port)
