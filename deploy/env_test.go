@@ -1,14 +1,12 @@
 package deploy
 
 import (
-	"crypto/ed25519"
-	"crypto/rand"
-	"crypto/x509"
-	"encoding/pem"
 	"fmt"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/quikapp/quikapp/internal/auth/token"
 )
 
 // externalSecrets are the secrets our manifests reference but do not ship
@@ -33,17 +31,18 @@ func externalSecrets(t *testing.T) map[string]map[string]string {
 	}
 }
 
+// signingKeyPEM is a fresh Ed25519 key, as `openssl genpkey` makes one.
 func signingKeyPEM(t *testing.T) []byte {
 	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	k, err := token.GenerateEd25519()
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	b, err := token.MarshalPrivateKeyPEM(k)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})
+	return b
 }
 
 // containerEnv is the environment Kubernetes would give c: envFrom first,
@@ -99,27 +98,28 @@ func containerEnv(r *rendered, c corev1.Container, external map[string]map[strin
 		}
 	}
 	for _, e := range c.Env {
+		var kind, name, key string
+		var data map[string]string
+		var optional *bool
 		switch {
 		case e.ValueFrom == nil:
 			out[e.Name] = e.Value
+			continue
 		case e.ValueFrom.ConfigMapKeyRef != nil:
 			ref := e.ValueFrom.ConfigMapKeyRef
-			data, ok := configMap(ref.Name)
-			if v, has := data[ref.Key]; ok && has {
-				out[e.Name] = v
-			} else if ref.Optional == nil || !*ref.Optional {
-				return nil, fmt.Errorf("env %s: ConfigMap %s has no key %s", e.Name, ref.Name, ref.Key)
-			}
+			kind, name, key, optional = "ConfigMap", ref.Name, ref.Key, ref.Optional
+			data, _ = configMap(name)
 		case e.ValueFrom.SecretKeyRef != nil:
 			ref := e.ValueFrom.SecretKeyRef
-			data, ok := secret(ref.Name)
-			if v, has := data[ref.Key]; ok && has {
-				out[e.Name] = v
-			} else if ref.Optional == nil || !*ref.Optional {
-				return nil, fmt.Errorf("env %s: Secret %s has no key %s", e.Name, ref.Name, ref.Key)
-			}
+			kind, name, key, optional = "Secret", ref.Name, ref.Key, ref.Optional
+			data, _ = secret(name)
 		default:
 			return nil, fmt.Errorf("env %s: a value source this test does not resolve", e.Name)
+		}
+		if v, ok := data[key]; ok {
+			out[e.Name] = v
+		} else if optional == nil || !*optional {
+			return nil, fmt.Errorf("env %s: %s %s has no key %s", e.Name, kind, name, key)
 		}
 	}
 	return out, nil

@@ -3,11 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/ed25519"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -22,6 +19,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/bus/bustest"
 	"github.com/quikapp/quikapp/internal/realtime"
 	"github.com/quikapp/quikapp/internal/store/storetest"
@@ -147,16 +145,16 @@ func TestScaleOutTwoNodesRollingRestart(t *testing.T) {
 // signingKey writes an Ed25519 key both nodes sign tokens with.
 func signingKey(t *testing.T) string {
 	t.Helper()
-	_, key, err := ed25519.GenerateKey(rand.Reader)
+	key, err := token.GenerateEd25519()
 	if err != nil {
 		t.Fatal(err)
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(key)
+	b, err := token.MarshalPrivateKeyPEM(key)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "jwt.pem")
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+	if err := os.WriteFile(path, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path
