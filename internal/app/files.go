@@ -39,8 +39,7 @@ func newFiles(d *Deps) *file.Service {
 		storage = s3
 	}
 	return &file.Service{DB: d.DB, Log: d.Log, Access: d.Identity.Access, Channels: d.Identity.Channels, Now: d.Identity.Now,
-		Storage: storage, PartsDir: filepath.Join(d.Config.DataDir, "uploads"),
-		Limits: file.Limits{MaxFile: d.Config.MaxUpload, MaxWorkspace: d.Config.MaxWorkspaceStorage}}
+		Storage: storage, Limits: file.Limits{MaxFile: d.Config.MaxUpload, MaxWorkspace: d.Config.MaxWorkspaceStorage}}
 }
 
 // prepareStorage makes the bucket if it is missing and reports the store
@@ -95,6 +94,7 @@ func (m fileModule) Run(ctx context.Context) error {
 	if _, direct := m.svc.Storage.(file.DirectStorage); direct {
 		wg.Go(func() { every(ctx, m.svc.Log, time.Minute, "direct_uploads_sweep_failed", m.svc.SweepDirectUploads) })
 	}
+	wg.Go(func() { every(ctx, m.svc.Log, time.Minute, "uploads_sweep_failed", m.svc.SweepUploads) })
 	every(ctx, m.svc.Log, scheduledInterval, "thumbnails_failed", m.svc.RunThumbnails)
 	wg.Wait()
 	return nil

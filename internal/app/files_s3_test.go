@@ -14,10 +14,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/quikapp/quikapp/internal/auth/token"
 	"github.com/quikapp/quikapp/internal/channel"
 	"github.com/quikapp/quikapp/internal/file"
 	"github.com/quikapp/quikapp/internal/file/s3test"
 	"github.com/quikapp/quikapp/internal/platform/env"
+	"github.com/quikapp/quikapp/internal/store/storetest"
 )
 
 // onS3 keeps the files of the QuikApp under test in a fresh bucket of
@@ -411,5 +413,44 @@ func TestS3Config(t *testing.T) {
 	_, err = LoadConfig(env.FromMap(map[string]string{"QUIKAPP_S3_BUCKET": "files", "QUIKAPP_S3_SECRET_KEY": "x"}))
 	if err == nil || !strings.Contains(err.Error(), "QUIKAPP_S3_BUCKET") || !strings.Contains(err.Error(), "QUIKAPP_S3_SECRET_KEY") {
 		t.Fatalf("S3 settings without an endpoint: %v", err)
+	}
+}
+
+// Two nodes behind a load balancer share the database and the bucket but
+// not their disks: a resumable upload's chunks may reach either, and either
+// may complete it.
+func TestS3ResumableUploadAcrossNodes(t *testing.T) {
+	srv := s3test.Start(t)
+	bucket := s3test.Bucket()
+	key, err := token.GenerateEd25519()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pemKey, err := token.MarshalPrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := storetest.NewPostgresSchema(t)
+	shared := func(c *Config) {
+		c.DatabaseURL, c.S3, c.Identity.JWTPrivateKey = db, srv.Config(bucket), pemKey
+	}
+	a := startAPI(t, "postgres", shared)
+	b := startAPI(t, "postgres", shared)
+	tm := newTeam(t, a, "acme-nodes")
+
+	data := bytes.Repeat([]byte("two nodes, one file. "), 1000)
+	var u file.Upload
+	a.must(201, "POST", "/api/v1/uploads", tm.ann.Access, map[string]any{"channelId": tm.general.ID, "name": "shared.txt", "size": len(data)}).JSON(t, &u)
+	third := len(data) / 3
+	a.must(200, "PUT", "/api/v1/uploads/"+u.ID+"?offset=0", tm.ann.Access, data[:third])
+	b.must(200, "PUT", "/api/v1/uploads/"+u.ID+"?offset="+strconv.Itoa(third), tm.ann.Access, data[third:2*third])
+	a.must(200, "PUT", "/api/v1/uploads/"+u.ID+"?offset="+strconv.Itoa(2*third), tm.ann.Access, data[2*third:])
+	var f file.File
+	b.must(201, "POST", "/api/v1/uploads/"+u.ID+"/complete", tm.ann.Access, nil).JSON(t, &f)
+	if got := a.must(200, "GET", "/api/v1/files/"+f.ID+"/content", tm.bob.Access, nil); got.Body != string(data) {
+		t.Fatalf("the file put together from both nodes' chunks differs: %d bytes, want %d", len(got.Body), len(data))
+	}
+	if keys := srv.Objects(t, bucket); len(keys) != 1 || keys[0] != strings.ToLower(f.ID) {
+		t.Fatalf("bucket after completion: %q, want only the file", keys)
 	}
 }

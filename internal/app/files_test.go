@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"errors"
 	"image/jpeg"
 	"io"
 	"io/fs"
@@ -258,5 +259,59 @@ func TestResumableUpload(t *testing.T) {
 		}
 		s.must(404, "GET", "/api/v1/uploads/"+u.ID, tm.ann.Access, nil)
 		s.must(400, "POST", "/api/v1/uploads", tm.ann.Access, map[string]any{"workspaceId": tm.ws.ID, "name": "x", "size": 0})
+		if keys := chunkKeys(t, s); len(keys) != 0 {
+			t.Fatalf("chunks left after completion: %q", keys)
+		}
+
+		// An upload left unfinished is swept when it expires, chunks and all.
+		s.must(201, "POST", "/api/v1/uploads", tm.ann.Access, map[string]any{"workspaceId": tm.ws.ID, "name": "left.log", "size": 10}).JSON(t, &u)
+		if r := put(tm.ann, 0, []byte("01234")); r.Status != 200 {
+			t.Fatalf("chunk: %s", r)
+		}
+		if r := put(tm.ann, 5, nil); r.Status != 200 || !strings.Contains(r.Body, `"received":5`) {
+			t.Fatalf("an empty chunk: %s", r)
+		}
+		keys := chunkKeys(t, s)
+		if len(keys) != 1 {
+			t.Fatalf("chunks of the unfinished upload: %q", keys)
+		}
+		svc := newFiles(s.run.app.deps)
+		if n, err := svc.SweepUploads(t.Context()); err != nil || n != 0 {
+			t.Fatalf("sweep before expiry: %d, %v", n, err)
+		}
+		s.clock.Add(25 * time.Hour)
+		s.login(&tm.ann) // a day on, the access token has expired too
+		s.must(404, "GET", "/api/v1/uploads/"+u.ID, tm.ann.Access, nil)
+		if r := put(tm.ann, 5, []byte("56789")); r.Status != 404 {
+			t.Fatalf("a chunk after expiry: %s", r)
+		}
+		if n, err := svc.SweepUploads(t.Context()); err != nil || n != 1 {
+			t.Fatalf("sweep after expiry: %d, %v", n, err)
+		}
+		if _, err := svc.Storage.Stat(t.Context(), keys[0]); !errors.Is(err, file.ErrNoObject) {
+			t.Fatalf("a swept upload's chunk is still stored: %v", err)
+		}
+		if keys := chunkKeys(t, s); len(keys) != 0 {
+			t.Fatalf("chunk rows left after the sweep: %q", keys)
+		}
 	})
+}
+
+// chunkKeys are the storage keys of every resumable-upload chunk recorded.
+func chunkKeys(t *testing.T, s *api) []string {
+	t.Helper()
+	rows, err := s.run.app.deps.DB.QueryContext(t.Context(), "SELECT storage_key FROM upload_chunks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			t.Fatal(err)
+		}
+		keys = append(keys, k)
+	}
+	return keys
 }

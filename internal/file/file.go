@@ -65,9 +65,6 @@ type Service struct {
 	Channels *channel.Service
 	Storage  Storage
 	Limits   Limits
-	// PartsDir holds resumable uploads in progress (on this node's disk:
-	// a load balancer must keep a client's chunks on one node).
-	PartsDir string
 	Now      func() time.Time
 }
 
@@ -105,7 +102,8 @@ var errTooLarge = func(limit int64) error {
 		Message: fmt.Sprintf("a file may be at most %d MiB", limit>>20)}
 }
 
-// limitedReader fails once more than n bytes are read.
+// limitedReader fails once its source holds more than n bytes; a source
+// of exactly n bytes reads to a plain EOF.
 type limitedReader struct {
 	r   io.Reader
 	n   int64
@@ -114,8 +112,18 @@ type limitedReader struct {
 
 func (l *limitedReader) Read(p []byte) (int, error) {
 	if l.n <= 0 {
-		l.hit = true
-		return 0, errors.New("file: too large")
+		// At the limit: only a source with more to give is too large.
+		var probe [1]byte
+		for {
+			n, err := l.r.Read(probe[:])
+			if n > 0 {
+				l.hit = true
+				return 0, errors.New("file: too large")
+			}
+			if err != nil {
+				return 0, err
+			}
+		}
 	}
 	if int64(len(p)) > l.n {
 		p = p[:l.n]
