@@ -93,8 +93,45 @@ func (d *Digest) Run(ctx context.Context) (int, error) {
 	return sent, nil
 }
 
+// digestLease is how long a node may take over one person's digest
+// before another may try; far longer than writing one email takes.
+const digestLease = 5 * time.Minute
+
+// lease takes userID's digest for this node, unless another node holds
+// it; release gives it back.
+func (d *Digest) lease(ctx context.Context, userID string, now time.Time) (release func(), ok bool, err error) {
+	until := now.Add(digestLease).UnixMilli()
+	res, err := d.Service.DB.ExecContext(ctx, `INSERT INTO digest_leases (user_id, until_ms) VALUES (?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET until_ms = excluded.until_ms WHERE digest_leases.until_ms <= ?`,
+		userID, until, now.UnixMilli())
+	if err != nil {
+		return nil, false, fmt.Errorf("inbox: digest lease: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return nil, false, err
+	}
+	return func() {
+		// Ours only: past its end another node may hold it anew. A lease
+		// not given back just lapses.
+		_, _ = d.Service.DB.ExecContext(context.WithoutCancel(ctx), "DELETE FROM digest_leases WHERE user_id = ? AND until_ms = ?", userID, until)
+	}, true, nil
+}
+
 func (d *Digest) one(ctx context.Context, userID string, now time.Time, cutoff int64) (bool, error) {
 	s := d.Service
+	// Every node runs the digest; the lease makes one of them write it,
+	// and the count, read under the lease, skips what another node has
+	// settled since the candidates were listed.
+	release, ok, err := d.lease(ctx, userID, now)
+	if err != nil || !ok {
+		return false, err
+	}
+	defer release()
+	var due int
+	if err := s.DB.QueryRowContext(ctx, "SELECT COUNT(*) FROM notifications WHERE user_id = ? AND emailed_ms = 0 AND read_ms = 0 AND created_ms < ?",
+		userID, cutoff).Scan(&due); err != nil || due == 0 {
+		return false, err
+	}
 	r, err := d.Recipient(ctx, userID)
 	if err != nil {
 		return false, err
