@@ -18,6 +18,117 @@ import (
 	"github.com/quikapp/quikapp/internal/store/storetest"
 )
 
+// cluster stands in for one overlay's namespace on this machine: its own
+// PostgreSQL schema and NATS streams, a shared MinIO, and the directory
+// its pods' volumes and working directories live in.
+type cluster struct {
+	r        *rendered
+	bin      string
+	root     string
+	external map[string]map[string]string
+	// local replaces the addresses of the cluster's dependencies in a
+	// pod's environment, where the manifest sets them.
+	local map[string]string
+}
+
+func newCluster(t *testing.T, r *rendered, bin, box, name string, s3 *s3test.Server, external map[string]map[string]string) *cluster {
+	t.Helper()
+	prefix := "deploy" + strings.ToLower(rand.Text()[:10])
+	bustest.DeleteStreams(t, strings.ToUpper(prefix)+"_EVENTS", strings.ToUpper(prefix)+"_REALTIME")
+	return &cluster{r: r, bin: bin, root: podDir(t, box, name), external: external, local: map[string]string{
+		"QUIKAPP_DATABASE_URL":  storetest.NewPostgresSchema(t),
+		"QUIKAPP_NATS_URL":      bustest.NATSURL(),
+		"QUIKAPP_NATS_PREFIX":   prefix,
+		"QUIKAPP_S3_ENDPOINT":   s3.Endpoint,
+		"QUIKAPP_S3_ACCESS_KEY": s3test.User,
+		"QUIKAPP_S3_SECRET_KEY": s3test.Password,
+	}}
+}
+
+// running is one Deployment's pod, up and ready at base.
+type running struct {
+	*pod
+	d    *appsv1.Deployment
+	base string
+}
+
+// start runs the named Deployments' pods at once, as a fresh rollout does
+// (they race for the migration lock and the streams), and waits until each
+// is live (from the moment its listener is bound) and then ready. Each gets
+// a free port of this machine for the manifest's, since the log level may
+// be too quiet to say what :0 picked; a port taken meanwhile by another
+// process's outbound connection is retried with a new one.
+func (c *cluster) start(t *testing.T, names []string) []running {
+	t.Helper()
+	out := make([]running, len(names))
+	environs := make([]map[string]string, len(names))
+	for i, name := range names {
+		d := c.r.Deployments[name]
+		if d == nil {
+			t.Fatalf("no Deployment %s", name)
+		}
+		environ, err := containerEnv(c.r, d.Spec.Template.Spec.Containers[0], c.external)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for k, v := range c.local {
+			if _, set := environ[k]; set {
+				environ[k] = v
+			}
+		}
+		if _, set := environ["QUIKAPP_S3_ENDPOINT"]; set {
+			environ["QUIKAPP_S3_TLS"] = "false" // MinIO here speaks plain HTTP
+		}
+		environs[i], out[i].d = environ, d
+	}
+	pending := make([]int, len(names))
+	for i := range pending {
+		pending[i] = i
+	}
+	for round := 0; len(pending) > 0; round++ {
+		errs := make([]error, len(names))
+		var wg sync.WaitGroup
+		for _, i := range pending {
+			port := freePort(t)
+			environs[i]["QUIKAPP_HTTP_ADDR"] = "127.0.0.1:" + port
+			out[i].base = "http://127.0.0.1:" + port
+			out[i].pod = startPod(t, fmt.Sprintf("%s-%d", names[i], round), c.bin, out[i].d.Spec.Template.Spec.Containers[0], environs[i], c.root)
+			wg.Go(func() {
+				if errs[i] = out[i].waitStatus(out[i].probe("live"), http.StatusOK, 60*time.Second); errs[i] == nil {
+					errs[i] = out[i].waitStatus(out[i].probe("ready"), http.StatusOK, 90*time.Second)
+				}
+			})
+		}
+		wg.Wait()
+		var retry []int
+		for _, i := range pending {
+			switch {
+			case errs[i] == nil:
+			case round < 3 && strings.Contains(out[i].output(), "address already in use"):
+				retry = append(retry, i)
+			default:
+				t.Error(errs[i])
+			}
+		}
+		pending = retry
+	}
+	if t.Failed() {
+		t.FailNow()
+	}
+	return out
+}
+
+// probe is the URL of the pod's liveness or readiness probe: the
+// manifest's path, on the port the pod really bound (TestOverlays checks
+// the manifest's port is the one QUIKAPP_HTTP_ADDR binds).
+func (p running) probe(which string) string {
+	c := p.d.Spec.Template.Spec.Containers[0]
+	if which == "ready" {
+		return p.base + c.ReadinessProbe.HTTPGet.Path
+	}
+	return p.base + c.LivenessProbe.HTTPGet.Path
+}
+
 // Every Deployment of every overlay, started as its manifest says: our
 // binary with the Deployment's environment (the addresses of PostgreSQL,
 // NATS and S3 swapped for this machine's, the listener for a free port),
@@ -38,106 +149,18 @@ func TestDeploymentsStartAndAnswerTheirProbes(t *testing.T) {
 			r := render(t, tree, "k8s/overlays/"+overlay)
 			external := externalSecrets(t)
 			if overlay == "single" {
-				external = nil
+				external = nil // its secret is optional and starts out absent
 			}
-			// This overlay's own schema and NATS streams, as its own
-			// cluster would have.
-			prefix := "deploy" + strings.ToLower(rand.Text()[:10])
-			bustest.DeleteStreams(t, strings.ToUpper(prefix)+"_EVENTS", strings.ToUpper(prefix)+"_REALTIME")
-			local := map[string]string{
-				"QUIKAPP_DATABASE_URL":  storetest.NewPostgresSchema(t),
-				"QUIKAPP_NATS_URL":      bustest.NATSURL(),
-				"QUIKAPP_NATS_PREFIX":   prefix,
-				"QUIKAPP_S3_ENDPOINT":   s3.Endpoint,
-				"QUIKAPP_S3_ACCESS_KEY": s3test.User,
-				"QUIKAPP_S3_SECRET_KEY": s3test.Password,
-			}
-			root := podDir(t, box, overlay)
-			deps := quikapps(r)
-			names := keys(deps)
-			environs := make([]map[string]string, len(names))
-			for i, name := range names {
-				environ, err := containerEnv(r, deps[name].Spec.Template.Spec.Containers[0], external)
-				if err != nil {
-					t.Fatalf("%s: %v", name, err)
-				}
-				for k, v := range local {
-					if _, set := environ[k]; set {
-						environ[k] = v
-					}
-				}
-				if _, set := environ["QUIKAPP_S3_ENDPOINT"]; set {
-					environ["QUIKAPP_S3_TLS"] = "false" // MinIO here speaks plain HTTP
-				}
-				environs[i] = environ
-			}
-			// All of an overlay's pods start at once, as on a fresh
-			// rollout: they race for the migration lock and the streams.
-			// Each gets a free port of this machine for the manifest's
-			// (the log level may be too quiet to say what :0 picked); a
-			// port taken meanwhile by another process's outbound
-			// connection is retried with a new one.
-			pods := make([]*pod, len(names))
-			ready := make([]string, len(names))
-			pending := make([]int, len(names))
-			for i := range pending {
-				pending[i] = i
-			}
-			for round := 0; len(pending) > 0; round++ {
-				errs := make([]error, len(names))
-				var wg sync.WaitGroup
-				for _, i := range pending {
-					d := deps[names[i]]
-					port := freePort(t)
-					environs[i]["QUIKAPP_HTTP_ADDR"] = "127.0.0.1:" + port
-					pods[i] = startPod(t, fmt.Sprintf("%s-%d", names[i], round), quikapp, d.Spec.Template.Spec.Containers[0], environs[i], root)
-					base := "http://127.0.0.1:" + port
-					wg.Go(func() {
-						// Live from the moment the listener is bound
-						// (before migrations), then ready.
-						if errs[i] = pods[i].waitStatus(probeURL(base, d, "live"), http.StatusOK, 60*time.Second); errs[i] == nil {
-							errs[i] = pods[i].waitStatus(probeURL(base, d, "ready"), http.StatusOK, 90*time.Second)
-						}
-						ready[i] = base
-					})
-				}
-				wg.Wait()
-				var retry []int
-				for _, i := range pending {
-					switch {
-					case errs[i] == nil:
-					case round < 3 && strings.Contains(pods[i].output(), "address already in use"):
-						retry = append(retry, i)
-					default:
-						t.Error(errs[i])
-					}
-				}
-				pending = retry
-			}
-			if t.Failed() {
-				return
-			}
+			pods := newCluster(t, r, quikapp, box, overlay, s3, external).start(t, keys(quikapps(r)))
 			var wg sync.WaitGroup
-			for i, p := range pods {
+			for _, p := range pods {
 				p.wroteNothing(t)
-				grace := time.Duration(*deps[names[i]].Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
-				wg.Go(func() { p.stop(t, probeURL(ready[i], deps[names[i]], "ready"), grace, true) })
+				grace := time.Duration(*p.d.Spec.Template.Spec.TerminationGracePeriodSeconds) * time.Second
+				wg.Go(func() { p.stop(t, p.probe("ready"), grace, true) })
 			}
 			wg.Wait()
 		})
 	}
-}
-
-// probeURL is the URL of the Deployment's liveness or readiness probe on
-// the pod at base: the manifest's path, on the port the pod really bound
-// (TestOverlays checks the manifest's port is the one QUIKAPP_HTTP_ADDR
-// binds).
-func probeURL(base string, d *appsv1.Deployment, which string) string {
-	c := d.Spec.Template.Spec.Containers[0]
-	if which == "ready" {
-		return base + c.ReadinessProbe.HTTPGet.Path
-	}
-	return base + c.LivenessProbe.HTTPGet.Path
 }
 
 // notifyd's Deployment, started the same way: the manifest's environment
@@ -164,8 +187,7 @@ func TestNotifyDeploymentStartsAndAnswersItsProbes(t *testing.T) {
 		environ["NOTIFY_"+strings.ToUpper(name)+"_PORT"] = ports[name]
 	}
 	p := startPod(t, "notify", notifyd, c, environ, podDir(t, box, "notify"))
-	port := ports[c.LivenessProbe.HTTPGet.Port.StrVal]
-	live := "http://127.0.0.1:" + port + c.LivenessProbe.HTTPGet.Path
+	live := "http://127.0.0.1:" + ports[c.LivenessProbe.HTTPGet.Port.StrVal] + c.LivenessProbe.HTTPGet.Path
 	ready := "http://127.0.0.1:" + ports[c.ReadinessProbe.HTTPGet.Port.StrVal] + c.ReadinessProbe.HTTPGet.Path
 	if err := p.waitStatus(live, http.StatusOK, 60*time.Second); err != nil {
 		t.Fatal(err)
