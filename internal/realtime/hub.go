@@ -41,6 +41,9 @@ type Frame struct {
 	Event Event    // FrameEvent
 	Topic string   // FrameResync
 	Head  Position // FrameResync
+	// encoded is Event's JSON, made once per broadcast and shared by every
+	// subscriber's frame (read-only); nil: encode when sending.
+	encoded []byte
 }
 
 // Close reasons a transport reports to the client.

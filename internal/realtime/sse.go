@@ -168,7 +168,14 @@ func writeFrame(w io.Writer, f Frame, positions map[string]Position) error {
 		if ev.Offset > 0 { // a signal (Offset 0) is not a place to resume from
 			positions[ev.Topic] = Position{Epoch: ev.Epoch, Offset: ev.Offset}
 		}
-		return writeEvent(w, ev.Type, EncodePositions(positions), ev)
+		b := f.encoded
+		if b == nil {
+			var err error
+			if b, err = json.Marshal(ev); err != nil {
+				return err
+			}
+		}
+		return writeRaw(w, ev.Type, EncodePositions(positions), b)
 	}
 }
 
@@ -177,6 +184,11 @@ func writeEvent(w io.Writer, event, id string, data any) error {
 	if err != nil {
 		return err
 	}
+	return writeRaw(w, event, id, b)
+}
+
+// writeRaw writes one SSE event whose data is the compact JSON b.
+func writeRaw(w io.Writer, event, id string, b []byte) error {
 	var sb strings.Builder
 	sb.WriteString("event: ")
 	sb.WriteString(sseToken(event))
@@ -189,7 +201,7 @@ func writeEvent(w io.Writer, event, id string, data any) error {
 	sb.WriteString("data: ")
 	sb.Write(b) // compact JSON: no newlines
 	sb.WriteString("\n\n")
-	_, err = io.WriteString(w, sb.String())
+	_, err := io.WriteString(w, sb.String())
 	return err
 }
 

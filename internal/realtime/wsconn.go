@@ -34,6 +34,9 @@ const (
 // only a connection in the middle of a read or write holds one.
 var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, readChunk); return &b }}
 
+// framePool holds the slices flush takes queued frames into.
+var framePool = sync.Pool{New: func() any { return new([]Frame) }}
+
 // wsConn is one WebSocket connection served by the engine.
 type wsConn struct {
 	e    *wsEngine
@@ -311,13 +314,18 @@ func (c *wsConn) flush() {
 	out := append((*bp)[:0], c.ctrl...)
 	c.ctrl = nil
 	if c.closing.IsZero() {
-		for _, f := range c.hub.Take(nil) {
+		fp := framePool.Get().(*[]Frame)
+		frames := c.hub.Take((*fp)[:0])
+		for _, f := range frames {
 			b, err := frameJSON(f)
 			if err != nil {
 				continue // an event that is not JSON cannot be sent; the hub made it
 			}
 			out = appendFrame(out, opText, b)
 		}
+		clear(frames) // drop references to event data
+		*fp = frames[:0]
+		framePool.Put(fp)
 		select {
 		case <-c.hub.Done():
 			reason := c.hub.Reason()

@@ -112,6 +112,9 @@ func frameJSON(f Frame) ([]byte, error) {
 	if f.Kind == FrameResync {
 		return json.Marshal(serverFrame{Type: "resync", Topic: f.Topic, Epoch: f.Head.Epoch, Offset: f.Head.Offset})
 	}
+	if f.encoded != nil {
+		return f.encoded, nil
+	}
 	return json.Marshal(f.Event)
 }
 
