@@ -181,6 +181,11 @@ func checkDeployment(t *testing.T, r *rendered, d *appsv1.Deployment, external m
 	if err != nil {
 		t.Fatalf("%s: QuikApp refuses its environment: %v", d.Name, err)
 	}
+	// Behind the ingress every request comes from the controller: without
+	// trusted proxies, one rate-limit bucket would hold every client.
+	if len(r.Ingresses) > 0 && len(cfg.Identity.TrustedProxies) == 0 {
+		t.Errorf("%s: behind an Ingress but QUIKAPP_TRUSTED_PROXIES is empty", d.Name)
+	}
 	// The kubelet kills at the grace period's end; the drain must fit.
 	grace := time.Duration(*pod.Spec.TerminationGracePeriodSeconds) * time.Second
 	if cfg.ShutdownDelay+cfg.ShutdownTimeout >= grace {
