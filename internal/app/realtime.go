@@ -34,6 +34,9 @@ type realtimeModule struct {
 	hub      *realtime.Hub
 	presence *realtime.Presence
 	gossip   *realtime.PresenceGossip // nil on a single node
+	// reconcile asks Run to bring every followed topic up to History's
+	// head (announcements may have been lost); one pending ask is enough.
+	reconcile chan struct{}
 }
 
 func newRealtimeModule(d *Deps) (Module, error) {
@@ -54,7 +57,13 @@ func newRealtimeModule(d *Deps) (Module, error) {
 		back.close()
 		return nil, err
 	}
-	m := &realtimeModule{d: d, back: back, hub: hub}
+	m := &realtimeModule{d: d, back: back, hub: hub, reconcile: make(chan struct{}, 1)}
+	back.onLoss(d.Log, func() {
+		select {
+		case m.reconcile <- struct{}{}:
+		default:
+		}
+	})
 	pcfg := realtime.PresenceConfig{Now: d.Identity.Now, OnPresence: m.presenceChanged, OnTyping: m.typingChanged}
 	if back.nc != nil {
 		pcfg.OnLocal = func(st realtime.PeerState) { m.gossip.Share(st) }
@@ -147,6 +156,18 @@ func (m *realtimeModule) Run(ctx context.Context) error {
 	defer func() {
 		for _, s := range subs {
 			_ = s.Unsubscribe()
+		}
+	}()
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-m.reconcile:
+				if n := m.hub.Reconcile(ctx); n > 0 {
+					m.d.Log.Info("realtime_reconciled", "events", n)
+				}
+			}
 		}
 	}()
 	// Someone who leaves a private channel stops receiving it at once.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -56,6 +57,26 @@ func openBackplane(d *Deps) (*backplane, error) {
 		return nil
 	})
 	return &backplane{history: history, relay: realtime.NewNATSRelay(nc, realtimePrefix(d.Config), d.Log), nc: nc}, nil
+}
+
+// onLoss calls lost whenever announcements may have been lost: the
+// connection came back after a drop (what was published meanwhile never
+// reached us) or a subscription fell behind and NATS discarded messages.
+func (b *backplane) onLoss(log *slog.Logger, lost func()) {
+	if b.nc == nil {
+		return
+	}
+	b.nc.SetReconnectHandler(func(*nats.Conn) { lost() })
+	b.nc.SetErrorHandler(func(_ *nats.Conn, sub *nats.Subscription, err error) {
+		subject := ""
+		if sub != nil {
+			subject = sub.Subject
+		}
+		log.Warn("realtime: NATS", "subject", subject, "err", err)
+		if errors.Is(err, nats.ErrSlowConsumer) {
+			lost()
+		}
+	})
 }
 
 func (b *backplane) close() {

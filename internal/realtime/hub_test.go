@@ -267,3 +267,40 @@ func TestUnsubscribe(t *testing.T) {
 		t.Fatalf("after unsubscribe: %d frames, topics %v", c.Queued(), c.Topics())
 	}
 }
+
+// An announcement that never arrived (the relay's connection was down) is
+// made good by Reconcile: the events History holds past what this node
+// delivered are queued in order, once, and a second pass finds nothing.
+func TestReconcileFillsMissedAnnouncements(t *testing.T) {
+	shared := realtime.NewMemoryHistory(realtime.HistoryConfig{MaxEvents: 50})
+	node := func() *realtime.Hub {
+		h, err := realtime.NewHub(realtime.HubConfig{History: shared, Authorizer: members{"ann": {"t"}}, ReplayLimit: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h
+	}
+	a, b := node(), node() // no relay between them: every announcement is lost
+	c := connect(t, b, "ann")
+	if err := c.Subscribe(context.Background(), "t", nil); err != nil {
+		t.Fatal(err)
+	}
+	sent := publish(t, a, "t", 5)
+	if f, ok := takeOne(c); ok {
+		t.Fatalf("node B delivered %+v without an announcement", f)
+	}
+	if n := b.Reconcile(context.Background()); n != 5 {
+		t.Fatalf("Reconcile found %d missing, want 5", n)
+	}
+	for i, f := range drain(t, c, 5) {
+		if f.Kind != realtime.FrameEvent || f.Event.ID != sent[i].ID || f.Event.Offset != sent[i].Offset {
+			t.Fatalf("frame %d: %+v, want %s at %d", i, f, sent[i].ID, sent[i].Offset)
+		}
+	}
+	if n := b.Reconcile(context.Background()); n != 0 {
+		t.Fatalf("a second Reconcile found %d", n)
+	}
+	if f, ok := takeOne(c); ok {
+		t.Fatalf("repeat after reconciling: %+v", f)
+	}
+}

@@ -150,36 +150,64 @@ func (h *Hub) deliver(ctx context.Context, t *topicSubs, ev Event) {
 	h.catchUp(ctx, t)
 }
 
-// catchUp queues everything History holds after pos; the caller holds
-// t.mu. When History no longer covers pos (or the epoch changed), the
+// Reconcile brings every topic followed here up to History's head, and
+// returns how many events it found missing. Announcements are at most
+// once: one lost while the relay's connection was down, or dropped by a
+// slow subscription, would otherwise wait for the topic's next event,
+// which on a quiet channel may be hours away. The app runs it whenever
+// the relay's connection comes back or drops messages.
+func (h *Hub) Reconcile(ctx context.Context) int {
+	h.mu.Lock()
+	names := make([]string, 0, len(h.topics))
+	for name := range h.topics {
+		names = append(names, name)
+	}
+	h.mu.Unlock()
+	found := 0
+	for _, name := range names {
+		if ctx.Err() != nil {
+			break
+		}
+		if t := h.lookup(name); t != nil {
+			found += h.catchUp(ctx, t)
+			t.mu.Unlock()
+		}
+	}
+	return found
+}
+
+// catchUp queues everything History holds after pos and returns how many
+// frames that was; the caller holds t.mu. When History no longer covers pos (or the epoch changed), the
 // subscribers are told to resync from the head.
-func (h *Hub) catchUp(ctx context.Context, t *topicSubs) {
+func (h *Hub) catchUp(ctx context.Context, t *topicSubs) (queued int) {
 	for range 100 { // bounded: each round moves pos forward by a page
 		missed, err := h.cfg.History.Since(ctx, t.topic, t.pos, h.cfg.ReplayLimit)
 		if errors.Is(err, ErrResync) {
 			head, herr := h.cfg.History.Head(ctx, t.topic)
 			if herr != nil {
 				h.cfg.Logger.Warn("realtime: head after a gap", "topic", t.topic, "err", herr)
-				return
+				return queued
 			}
 			t.fanout(Frame{Kind: FrameResync, Topic: t.topic, Head: head})
 			t.pos = head
-			return
+			return queued + 1
 		}
 		if err != nil {
 			// The next event retries; until then subscribers wait rather
 			// than see a gap.
 			h.cfg.Logger.Warn("realtime: fill a gap from history", "topic", t.topic, "err", err)
-			return
+			return queued
 		}
 		for _, ev := range missed {
 			t.fanout(Frame{Kind: FrameEvent, Event: ev})
 			t.pos = Position{Epoch: ev.Epoch, Offset: ev.Offset}
 		}
+		queued += len(missed)
 		if len(missed) < h.cfg.ReplayLimit {
-			return
+			return queued
 		}
 	}
+	return queued
 }
 
 func (t *topicSubs) fanout(f Frame) {
