@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -14,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/api/krusty"
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 	"sigs.k8s.io/yaml"
@@ -135,5 +137,62 @@ func render(t *testing.T, tree filesys.FileSystem, dir string) *rendered {
 		}
 		r.count++
 	}
+	checkNames(t, r)
 	return r
+}
+
+// checkNames applies the API server's rules for the names and keys a
+// strict decode cannot judge: object names, Service names (DNS labels),
+// container and port names, label keys and values, environment variable
+// and ConfigMap keys. A manifest that breaks one is refused at apply time.
+func checkNames(t *testing.T, r *rendered) {
+	t.Helper()
+	bad := func(what string, errs []string) {
+		if len(errs) > 0 {
+			t.Errorf("%s: %s", what, strings.Join(errs, "; "))
+		}
+	}
+	labelsOK := func(what string, m map[string]string) {
+		for k, v := range m {
+			bad(what+" label key "+k, validation.IsQualifiedName(k))
+			bad(what+" label value "+v, validation.IsValidLabelValue(v))
+		}
+	}
+	for name, svc := range r.Services {
+		bad("Service "+name, validation.IsDNS1035Label(name))
+		labelsOK("Service "+name, svc.Labels)
+		for _, p := range svc.Spec.Ports {
+			bad("Service "+name+" port", validation.IsValidPortName(p.Name))
+		}
+	}
+	for name, d := range r.Deployments {
+		bad("Deployment "+name, validation.IsDNS1123Subdomain(name))
+		labelsOK("Deployment "+name, d.Labels)
+		labelsOK("Deployment "+name+" pod", d.Spec.Template.Labels)
+		for _, c := range d.Spec.Template.Spec.Containers {
+			bad("container "+c.Name, validation.IsDNS1123Label(c.Name))
+			for _, p := range c.Ports {
+				bad("container "+c.Name+" port", validation.IsValidPortName(p.Name))
+			}
+			for _, e := range c.Env {
+				bad("container "+c.Name+" env", validation.IsEnvVarName(e.Name))
+			}
+		}
+	}
+	for name, cm := range r.ConfigMaps {
+		bad("ConfigMap "+name, validation.IsDNS1123Subdomain(name))
+		for k := range cm.Data {
+			bad("ConfigMap "+name+" key "+k, validation.IsConfigMapKey(k))
+		}
+	}
+	for kind, names := range map[string][]string{"HorizontalPodAutoscaler": keys(r.HPAs), "PodDisruptionBudget": keys(r.PDBs),
+		"Ingress": keys(r.Ingresses), "NetworkPolicy": keys(r.NetworkPolicies), "ResourceQuota": keys(r.Quotas),
+		"ServiceAccount": keys(r.ServiceAccounts), "Secret": keys(r.Secrets), "PersistentVolumeClaim": keys(r.PVCs)} {
+		for _, n := range names {
+			bad(kind+" "+n, validation.IsDNS1123Subdomain(n))
+		}
+	}
+	for name := range r.Namespaces {
+		bad("Namespace "+name, validation.IsDNS1123Label(name))
+	}
 }
