@@ -197,6 +197,55 @@ try {
   const text = (await alert.textContent()) ?? "";
   if (!/moderator|permission|not allowed|forbidden|role/i.test(text)) throw new Error(`unclear refusal: ${text}`);
   console.log("refusal shown:", text.trim());
+  await alert.getByRole("button", { name: "Dismiss" }).click();
+
+  log("B opens a search result far back in #general and reads on to the latest");
+  await pa.evaluate(async () => {
+    const h = { "Content-Type": "application/json", "X-QuikApp-Session": "cookie", "X-QuikApp-CSRF": "1" };
+    const get = async (p) => (await fetch(`/api/v1${p}`, { headers: h })).json();
+    const ws = (await get("/workspaces")).items[0].id;
+    const general = (await get(`/workspaces/${ws}/channels`)).items.find((c) => c.name === "general").id;
+    const post = (text) => fetch(`/api/v1/channels/${general}/messages`, { method: "POST", headers: h, body: JSON.stringify({ text }) });
+    await post("The launch checklist is pinned in the wiki");
+    for (let i = 1; i <= 70; i++) await post(`Status update ${i}`);
+  });
+  await pb.getByLabel("Search messages").fill("checklist");
+  await pb.getByLabel("Search messages").press("Enter");
+  await pb.getByRole("list", { name: "Search results" }).getByRole("button", { name: /launch checklist/ }).click();
+  await pb.getByRole("heading", { name: "# general" }).waitFor();
+  const target = pb.locator('article.msg[aria-current="location"]', { hasText: "launch checklist" });
+  await target.waitFor();
+  const inView = await target.evaluate((el) => {
+    const r = el.getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight;
+  });
+  if (!inView) throw new Error("the message opened from search is not scrolled into view");
+  const toLatest = pb.getByRole("button", { name: "Jump to the latest ↓" });
+  await toLatest.waitFor();
+  if ((await msg(pb, "Status update 70").count()) !== 0) throw new Error("the latest page was loaded instead of the page around the result");
+  await pb.screenshot({ path: `${shots}/jump-light.png` });
+  // Scrolling down loads what is newer until the latest, and live events
+  // take over from there.
+  const log_ = pb.getByRole("log", { name: "Messages" });
+  for (let i = 0; i < 10 && (await toLatest.count()) > 0; i++) {
+    await log_.evaluate((el) => (el.scrollTop = el.scrollHeight));
+    await pb.waitForTimeout(300);
+  }
+  await toLatest.waitFor({ state: "detached" });
+  await msg(pb, "Status update 70").waitFor();
+  await pa.locator('button.chan[data-channel="general"]').click();
+  await send(pa, "Message #general", "Live again after the jump");
+  await msg(pb, "Live again after the jump").waitFor();
+  await pa.locator('button.chan[data-channel="design"]').click();
+  await pa.getByRole("heading", { name: "# design" }).waitFor();
+  // Jump again, then straight back with the button.
+  await pb.getByRole("list", { name: "Search results" }).getByRole("button", { name: /launch checklist/ }).click();
+  await toLatest.click();
+  await msg(pb, "Live again after the jump").waitFor();
+  await toLatest.waitFor({ state: "detached" });
+  await pb.getByRole("button", { name: "Close" }).click();
+  await pb.locator('button.chan[data-channel="design"]').click();
+  await pb.getByRole("heading", { name: "# design" }).waitFor();
 
   log("screenshots");
   await pa.screenshot({ path: `${shots}/channel-desktop-light.png` });

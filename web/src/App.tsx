@@ -333,6 +333,9 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
   const [typing, setTyping] = useState<Record<string, Record<string, number>>>({});
   const [presence, setPresence] = useState<Record<string, string>>({}); // userId → online, away, dnd, offline
   const [tick, setTick] = useState(0); // bumps to refetch messages
+  // jump opens a channel at one message (a search result) rather than at
+  // its latest; n tells two jumps to the same message apart.
+  const [jump, setJump] = useState<Jump | null>(null);
   const rt = useRef<Realtime | null>(null);
 
   const ws = workspaces?.find((w) => w.id === wsId);
@@ -606,6 +609,8 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
           <MessageView
             key={channelId}
             channelId={channelId}
+            jump={jump?.channelId === channelId ? jump : null}
+            onJumped={() => setJump(null)}
             me={me}
             ctx={ctx}
             tick={tick}
@@ -638,7 +643,11 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
           {pane.kind === "thread" && <ThreadPane root={pane.root} me={me} ctx={ctx} tick={tick} fail={fail} members={members} channels={channels} />}
           {pane.kind === "details" && channel && <ChannelDetails channel={channel} ctx={ctx} fail={fail} onChanged={loadSidebar} wsId={wsId} members={members} />}
           {pane.kind === "details" && !channel && <NewChannel wsId={wsId} fail={fail} onCreated={async (id) => { await loadSidebar(); setChannelId(id); }} />}
-          {pane.kind === "search" && <SearchPane wsId={wsId} q={pane.q} ctx={ctx} onOpen={(m) => { setChannelId(m.channelId); }} fail={fail} />}
+          {pane.kind === "search" && <SearchPane wsId={wsId} q={pane.q} ctx={ctx} onOpen={(m) => {
+            // A reply is shown where its thread starts.
+            setJump({ channelId: m.channelId, messageId: m.threadId || m.id, n: Date.now() });
+            setChannelId(m.channelId);
+          }} fail={fail} />}
           {pane.kind === "notifications" && <NotificationsPane onCount={setNotifCount} fail={fail} onOpen={(id) => setChannelId(id)} />}
           {pane.kind === "profile" && <ProfilePane me={me} setMe={props.setMe} theme={props.theme} setTheme={props.setTheme} fail={fail} />}
           {pane.kind === "admin" && <AdminPane ws={ws} members={members} fail={fail} me={me} onChanged={() => api.get(`/workspaces/${wsId}/members`).then((r) => setMembers(r.items), fail)} />}
@@ -901,7 +910,7 @@ function Thumb({ file }: { file: FileInfo }) {
   );
 }
 
-function MessageItem(props: { m: Message; grouped: boolean; me: User; ctx: MdContext; onThread?: (m: Message) => void; fail: (e: unknown) => void; onChanged: () => void; editing: boolean; setEditing: (b: boolean) => void }) {
+function MessageItem(props: { m: Message; grouped: boolean; me: User; ctx: MdContext; onThread?: (m: Message) => void; fail: (e: unknown) => void; onChanged: () => void; editing: boolean; setEditing: (b: boolean) => void; highlighted?: boolean }) {
   const { m, me, ctx } = props;
   const [draft, setDraft] = useState(m.text);
   const [picker, setPicker] = useState(false);
@@ -941,7 +950,7 @@ function MessageItem(props: { m: Message; grouped: boolean; me: User; ctx: MdCon
     }
   };
   return (
-    <article className={`msg ${props.grouped ? "grouped" : ""}`} aria-label={`Message from ${ctx.userName(m.authorId)}`} data-id={m.id}>
+    <article className={`msg ${props.grouped ? "grouped" : ""} ${props.highlighted ? "jumped" : ""}`} aria-label={`Message from ${ctx.userName(m.authorId)}`} aria-current={props.highlighted ? "location" : undefined} data-id={m.id}>
       <div className="msg-gutter">
         {props.grouped ? <time className="hover-time" dateTime={m.createdAt}>{timeLabel(m.createdAt)}</time> : <Avatar name={ctx.userName(m.authorId)} id={m.authorId} />}
       </div>
@@ -1027,7 +1036,7 @@ function MessageItem(props: { m: Message; grouped: boolean; me: User; ctx: MdCon
   );
 }
 
-function MessageList(props: { items: Message[]; me: User; ctx: MdContext; onThread?: (m: Message) => void; fail: (e: unknown) => void; onChanged: () => void; editingId: string; setEditingId: (id: string) => void }) {
+function MessageList(props: { items: Message[]; me: User; ctx: MdContext; onThread?: (m: Message) => void; fail: (e: unknown) => void; onChanged: () => void; editingId: string; setEditingId: (id: string) => void; highlight?: string }) {
   const out: ReactNode[] = [];
   let prev: Message | undefined;
   for (const m of props.items) {
@@ -1043,7 +1052,7 @@ function MessageList(props: { items: Message[]; me: User; ctx: MdContext; onThre
     const grouped = !!prev && prev.authorId === m.authorId && new Date(m.createdAt).getTime() - new Date(prev.createdAt).getTime() < 5 * 60_000 && !prev.deleted;
     out.push(
       <MessageItem key={m.id} m={m} grouped={grouped} me={props.me} ctx={props.ctx} onThread={props.onThread} fail={props.fail} onChanged={props.onChanged}
-        editing={props.editingId === m.id} setEditing={(b) => props.setEditingId(b ? m.id : "")} />,
+        editing={props.editingId === m.id} setEditing={(b) => props.setEditingId(b ? m.id : "")} highlighted={props.highlight === m.id} />,
     );
     prev = m;
   }
@@ -1053,16 +1062,34 @@ function MessageList(props: { items: Message[]; me: User; ctx: MdContext; onThre
 // editLast lets the composer's ↑ reach the list.
 const editLastBus = new EventTarget();
 
-function MessageView(props: { channelId: string; me: User; ctx: MdContext; tick: number; onThread: (m: Message) => void; fail: (e: unknown) => void; unread: number; onRead: () => void }) {
+// Jump opens a channel at one message (a search result) rather than at its
+// latest; n tells two jumps to the same message apart.
+type Jump = { channelId: string; messageId: string; n: number };
+
+function MessageView(props: { channelId: string; jump: Jump | null; onJumped: () => void; me: User; ctx: MdContext; tick: number; onThread: (m: Message) => void; fail: (e: unknown) => void; unread: number; onRead: () => void }) {
   const [items, setItems] = useState<Message[]>([]);
   const [older, setOlder] = useState<string | null>("");
+  // newer is the last message loaded while the view is away from the
+  // latest (opened at a search result); null: the latest are shown, and
+  // live events fill in below.
+  const [newer, setNewer] = useState<string | null>(null);
+  const [highlight, setHighlight] = useState("");
   const [editingId, setEditingId] = useState("");
   const scroller = useRef<HTMLDivElement>(null);
   const stick = useRef(true);
   const loadingOlder = useRef(false);
+  const loadingNewer = useRef(false);
+  // settling: a jump's page is in but not yet scrolled to its message; the
+  // scroll events of the swap itself must not page in more.
+  const settling = useRef(false);
+  // away: the view is not at the latest (set from the moment a jump
+  // starts), so refreshes must not merge the latest in.
+  const away = useRef(!!props.jump);
 
   const loadLatest = useCallback(async () => {
+    if (away.current) return; // merging the latest in would leave a gap above them
     const r = await api.get(`/channels/${props.channelId}/messages?limit=50`);
+    if (away.current) return; // a jump began meanwhile
     const latest: Message[] = (r.items as Message[]).filter((m) => !m.threadId);
     setItems((cur) => {
       const byId = new Map(cur.map((m) => [m.id, m]));
@@ -1077,6 +1104,54 @@ function MessageView(props: { channelId: string; me: User; ctx: MdContext; tick:
   useEffect(() => {
     loadLatest().catch(props.fail);
   }, [loadLatest, props.tick, props.fail]);
+
+  // Opened at a message: the page around it, scrolled to it and marked;
+  // newer ones load as one scrolls down, until the latest.
+  const jumpTo = props.jump?.messageId ?? "";
+  const jumpN = props.jump?.n ?? 0;
+  const onJumped = useRef(props.onJumped);
+  onJumped.current = props.onJumped;
+  useEffect(() => {
+    if (!jumpTo) return;
+    let gone = false;
+    away.current = true;
+    (async () => {
+      const r = await api.get(`/channels/${props.channelId}/messages?around=${encodeURIComponent(jumpTo)}&limit=50`);
+      const page = (r.items as Message[]).filter((m) => !m.threadId);
+      const last = r.items[r.items.length - 1];
+      const after = last ? await api.get(`/channels/${props.channelId}/messages?after=${encodeURIComponent(last.id)}&limit=1`) : { items: [] };
+      if (gone) return;
+      stick.current = false;
+      settling.current = true;
+      setItems(page);
+      setOlder(r.items[0]?.id ?? null); // scrolling up finds out whether there is more
+      if (after.items.length > 0) {
+        setNewer(last.id);
+      } else {
+        away.current = false; // the page reaches the latest: live from here
+        setNewer(null);
+      }
+      setHighlight(jumpTo);
+      onJumped.current(); // done: a later visit to the channel opens at the latest
+      requestAnimationFrame(() => {
+        scroller.current?.querySelector(`[data-id="${CSS.escape(jumpTo)}"]`)?.scrollIntoView({ block: "center" });
+        requestAnimationFrame(() => (settling.current = false));
+      });
+    })().catch(props.fail);
+    return () => {
+      gone = true;
+    };
+  }, [jumpTo, jumpN, props.channelId, props.fail]);
+
+  const backToLatest = () => {
+    stick.current = true;
+    away.current = false;
+    setNewer(null);
+    setHighlight("");
+    setItems([]);
+    setOlder("");
+    loadLatest().catch(props.fail);
+  };
 
   useEffect(() => {
     const el = scroller.current;
@@ -1096,6 +1171,7 @@ function MessageView(props: { channelId: string; me: User; ctx: MdContext; tick:
     const el = scroller.current;
     if (!el) return;
     stick.current = el.scrollHeight - el.scrollTop - el.clientHeight < 40;
+    if (settling.current) return;
     if (el.scrollTop < 80 && older && !loadingOlder.current) {
       loadingOlder.current = true;
       try {
@@ -1113,12 +1189,41 @@ function MessageView(props: { channelId: string; me: User; ctx: MdContext; tick:
         loadingOlder.current = false;
       }
     }
+    if (newer && el.scrollHeight - el.scrollTop - el.clientHeight < 80 && !loadingNewer.current) {
+      loadingNewer.current = true;
+      try {
+        const r = await api.get(`/channels/${props.channelId}/messages?after=${encodeURIComponent(newer)}&limit=50`);
+        setItems((cur) => {
+          const ids = new Set(cur.map((m) => m.id));
+          return [...cur, ...(r.items as Message[]).filter((m) => !ids.has(m.id) && !m.threadId)].sort((a, b) => a.seq - b.seq);
+        });
+        if (r.items.length >= 50) {
+          setNewer(r.items[r.items.length - 1].id);
+        } else {
+          // Caught up: from here live events fill in, as at the latest.
+          away.current = false;
+          setNewer(null);
+          loadLatest().catch(props.fail);
+        }
+      } catch (e) {
+        props.fail(e);
+      } finally {
+        loadingNewer.current = false;
+      }
+    }
   };
 
   return (
-    <div className="messages" ref={scroller} onScroll={onScroll} aria-label="Messages" role="log" tabIndex={0}>
-      {older === null && <div className="chan-start">This is the very beginning of the conversation.</div>}
-      <MessageList items={items} me={props.me} ctx={props.ctx} onThread={props.onThread} fail={props.fail} onChanged={() => loadLatest().catch(props.fail)} editingId={editingId} setEditingId={setEditingId} />
+    <div className="messages-wrap">
+      <div className="messages" ref={scroller} onScroll={onScroll} aria-label="Messages" role="log" tabIndex={0}>
+        {older === null && <div className="chan-start">This is the very beginning of the conversation.</div>}
+        <MessageList items={items} me={props.me} ctx={props.ctx} onThread={props.onThread} fail={props.fail} onChanged={() => loadLatest().catch(props.fail)} editingId={editingId} setEditingId={setEditingId} highlight={highlight} />
+      </div>
+      {newer !== null && (
+        <button className="jump-latest" onClick={backToLatest}>
+          Jump to the latest ↓
+        </button>
+      )}
     </div>
   );
 }
