@@ -203,10 +203,29 @@ const benchToken = "qbench-internal-token"
 
 type notifydProc struct {
 	cmd              *exec.Cmd
+	exited           chan struct{} // closed when the process has ended
 	client, internal string
 }
 
+// errExitedEarly: notifyd ended before it was ready.
+var errExitedEarly = errors.New("notifyd exited before it was ready")
+
+// startNotifyd runs notifyd on free ports until it is ready. A port found
+// free can be taken by another process before notifyd binds it (a busy
+// machine opens connections all the time), so an early exit is retried
+// on new ports.
 func startNotifyd(bin, dir, storeDriver, pgURL string) (*notifydProc, error) {
+	var err error
+	for range 3 {
+		var p *notifydProc
+		if p, err = startNotifydOnce(bin, dir, storeDriver, pgURL); !errors.Is(err, errExitedEarly) {
+			return p, err
+		}
+	}
+	return nil, err
+}
+
+func startNotifydOnce(bin, dir, storeDriver, pgURL string) (*notifydProc, error) {
 	ports, err := freePorts(3)
 	if err != nil {
 		return nil, err
@@ -226,9 +245,15 @@ func startNotifyd(bin, dir, storeDriver, pgURL string) (*notifydProc, error) {
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", bin, err)
 	}
-	p := &notifydProc{cmd: cmd, client: "127.0.0.1:" + strconv.Itoa(ports[0]), internal: "127.0.0.1:" + strconv.Itoa(ports[1])}
+	p := &notifydProc{cmd: cmd, exited: make(chan struct{}), client: "127.0.0.1:" + strconv.Itoa(ports[0]), internal: "127.0.0.1:" + strconv.Itoa(ports[1])}
+	go func() { _ = cmd.Wait(); close(p.exited) }()
 	health := "http://127.0.0.1:" + strconv.Itoa(ports[2]) + "/healthz"
 	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		select {
+		case <-p.exited:
+			return nil, fmt.Errorf("%w: %s", errExitedEarly, cmd.ProcessState)
+		default:
+		}
 		if resp, err := http.Get(health); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
@@ -242,12 +267,11 @@ func startNotifyd(bin, dir, storeDriver, pgURL string) (*notifydProc, error) {
 
 func (p *notifydProc) stop() {
 	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { _ = p.cmd.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-p.exited:
 	case <-time.After(30 * time.Second):
 		_ = p.cmd.Process.Kill()
+		<-p.exited
 	}
 }
 

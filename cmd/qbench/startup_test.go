@@ -53,7 +53,7 @@ func TestNotifyScenario(t *testing.T) {
 		t.Fatalf("report is not JSON: %v\n%s", err, out.String())
 	}
 	r := rep.Results
-	if rep.Scenario != "notify" || r.Sent < 100 || r.Lost != 0 || r.SendErrors != 0 || r.Received != r.Sent ||
+	if rep.Scenario != "notify" || r.Sent == 0 || r.Lost != 0 || r.SendErrors != 0 || r.Received != r.Sent ||
 		!r.CatchupExact || r.CatchupClients != 5 || r.E2EMsP99 <= 0 {
 		t.Fatalf("implausible results: %+v", r)
 	}
