@@ -53,6 +53,27 @@ func TestMain(m *testing.M) {
 // freePorts finds ports nobody listens on. notifyd takes ports, not
 // addresses (as upstream), so the test asks the kernel for free ones and
 // releases them just before the process binds them.
+// waitHealthy polls health until it answers 200 (true), the process ends,
+// or 15 s pass (false).
+func waitHealthy(t *testing.T, health string, done chan error) bool {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		select {
+		case err := <-done:
+			done <- err
+			return false
+		default:
+		}
+		if resp, err := http.Get(health); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return true
+			}
+		}
+	}
+	return false
+}
+
 func freePorts(t *testing.T, n int) []int {
 	t.Helper()
 	var out []int
@@ -85,34 +106,36 @@ func cleanEnv(extra ...string) []string {
 // ready on /healthz, exit 0 on SIGTERM.
 func TestBinaryServesAndStopsOnSIGTERM(t *testing.T) {
 	bin := buildBinary(t)
-	p := freePorts(t, 3)
-	cmd := exec.Command(bin)
-	cmd.Dir = t.TempDir()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	cmd.Env = cleanEnv("NOTIFY_AUTH_DEV_MODE=true",
-		"NOTIFY_CLIENT_PORT="+strconv.Itoa(p[0]), "NOTIFY_INTERNAL_PORT="+strconv.Itoa(p[1]), "NOTIFY_METRICS_PORT="+strconv.Itoa(p[2]),
-		"NOTIFY_INTERNAL_TOKEN=do-not-log-me")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = cmd.Process.Kill() }()
-	health := "http://127.0.0.1:" + strconv.Itoa(p[2]) + "/healthz"
-	ready := false
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline) && !ready; time.Sleep(5 * time.Millisecond) {
-		if resp, err := http.Get(health); err == nil {
-			resp.Body.Close()
-			ready = resp.StatusCode == 200
+	var cmd *exec.Cmd
+	var stderr *bytes.Buffer
+	var done chan error
+	for try := 0; ; try++ {
+		p := freePorts(t, 3)
+		cmd = exec.Command(bin)
+		cmd.Dir = t.TempDir()
+		stderr = &bytes.Buffer{}
+		cmd.Stderr = stderr
+		cmd.Env = cleanEnv("NOTIFY_AUTH_DEV_MODE=true",
+			"NOTIFY_CLIENT_PORT="+strconv.Itoa(p[0]), "NOTIFY_INTERNAL_PORT="+strconv.Itoa(p[1]), "NOTIFY_METRICS_PORT="+strconv.Itoa(p[2]),
+			"NOTIFY_INTERNAL_TOKEN=do-not-log-me")
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if !ready {
-		t.Fatalf("never ready; stderr:\n%s", stderr.String())
+		defer func() { _ = cmd.Process.Kill() }()
+		done = make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		if waitHealthy(t, "http://127.0.0.1:"+strconv.Itoa(p[2])+"/healthz", done) {
+			break
+		}
+		// A port found free may be taken before notifyd binds it; then it
+		// exits saying so, and the test tries new ones.
+		if try == 2 || !strings.Contains(stderr.String(), "address already in use") {
+			t.Fatalf("never ready; stderr:\n%s", stderr.String())
+		}
 	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	select {
 	case err := <-done:
 		if err != nil {
