@@ -243,9 +243,15 @@ try {
   await toLatest.click();
   await msg(pb, "Live again after the jump").waitFor();
   await toLatest.waitFor({ state: "detached" });
-  await pb.getByRole("button", { name: "Close" }).click();
-  await pb.locator('button.chan[data-channel="design"]').click();
+
+  log("B opens a thread reply from search: its thread opens beside the channel");
+  await pb.getByLabel("Search messages").fill("replying");
+  await pb.getByLabel("Search messages").press("Enter");
+  await pb.getByRole("list", { name: "Search results" }).getByRole("button", { name: /Replying in a thread/ }).click();
   await pb.getByRole("heading", { name: "# design" }).waitFor();
+  await pb.locator(".thread").locator('article.msg[aria-current="location"]', { hasText: "Replying in a thread" }).waitFor();
+  await pb.locator('.messages article.msg[aria-current="location"]', { hasText: "Thanks Ann" }).waitFor();
+  await pb.getByRole("button", { name: "Close" }).click();
 
   log("screenshots");
   await pa.screenshot({ path: `${shots}/channel-desktop-light.png` });

@@ -72,7 +72,7 @@ interface Member {
 
 type Theme = "light" | "dark" | "system";
 type Pane =
-  | { kind: "thread"; root: Message }
+  | { kind: "thread"; root: Message; highlight?: string }
   | { kind: "details" }
   | { kind: "search"; q: string }
   | { kind: "notifications" }
@@ -640,13 +640,17 @@ function Main(props: { me: User; setMe: (u: User) => void; theme: Theme; setThem
       {pane && (
         <section className="pane" aria-label="Details pane">
           <button className="icon close" aria-label="Close" onClick={() => setPane(null)}>✕</button>
-          {pane.kind === "thread" && <ThreadPane root={pane.root} me={me} ctx={ctx} tick={tick} fail={fail} members={members} channels={channels} />}
+          {pane.kind === "thread" && <ThreadPane key={pane.root.id} root={pane.root} highlight={pane.highlight} me={me} ctx={ctx} tick={tick} fail={fail} members={members} channels={channels} />}
           {pane.kind === "details" && channel && <ChannelDetails channel={channel} ctx={ctx} fail={fail} onChanged={loadSidebar} wsId={wsId} members={members} />}
           {pane.kind === "details" && !channel && <NewChannel wsId={wsId} fail={fail} onCreated={async (id) => { await loadSidebar(); setChannelId(id); }} />}
           {pane.kind === "search" && <SearchPane wsId={wsId} q={pane.q} ctx={ctx} onOpen={(m) => {
-            // A reply is shown where its thread starts.
+            // A reply is shown where its thread starts, with the thread
+            // open beside it.
             setJump({ channelId: m.channelId, messageId: m.threadId || m.id, n: Date.now() });
             setChannelId(m.channelId);
+            if (m.threadId) {
+              api.get(`/messages/${m.threadId}`).then((root: Message) => setPane({ kind: "thread", root, highlight: m.id }), fail);
+            }
           }} fail={fail} />}
           {pane.kind === "notifications" && <NotificationsPane onCount={setNotifCount} fail={fail} onOpen={(id) => setChannelId(id)} />}
           {pane.kind === "profile" && <ProfilePane me={me} setMe={props.setMe} theme={props.theme} setTheme={props.setTheme} fail={fail} />}
@@ -1395,7 +1399,7 @@ function Composer(props: { channelId: string; threadId?: string; placeholder: st
   );
 }
 
-function ThreadPane(props: { root: Message; me: User; ctx: MdContext; tick: number; fail: (e: unknown) => void; members: Member[]; channels: Channel[] }) {
+function ThreadPane(props: { root: Message; highlight?: string; me: User; ctx: MdContext; tick: number; fail: (e: unknown) => void; members: Member[]; channels: Channel[] }) {
   const [root, setRoot] = useState(props.root);
   const [replies, setReplies] = useState<Message[]>([]);
   const [editingId, setEditingId] = useState("");
@@ -1415,7 +1419,7 @@ function ThreadPane(props: { root: Message; me: User; ctx: MdContext; tick: numb
       </div>
       <div className="replies-count">{replies.length} {replies.length === 1 ? "reply" : "replies"}</div>
       <div className="messages thread-list">
-        <MessageList items={replies} me={props.me} ctx={props.ctx} fail={props.fail} onChanged={load} editingId={editingId} setEditingId={setEditingId} />
+        <MessageList items={replies} me={props.me} ctx={props.ctx} fail={props.fail} onChanged={load} editingId={editingId} setEditingId={setEditingId} highlight={props.highlight} />
       </div>
       <Composer channelId={root.channelId} threadId={root.id} placeholder="Reply…" me={props.me} members={props.members} channels={props.channels} fail={props.fail} onSent={() => load().catch(props.fail)} />
     </div>
