@@ -154,9 +154,6 @@ func checkDeployment(t *testing.T, r *rendered, d *appsv1.Deployment, external m
 		t.Fatalf("%s: %d containers, want 1", d.Name, len(pod.Spec.Containers))
 	}
 	c := pod.Spec.Containers[0]
-	if !strings.Contains(path.Base(c.Image), ":") {
-		t.Errorf("%s: image %s has no tag", d.Name, c.Image)
-	}
 	checkSecurity(t, d.Name, pod.Spec, c)
 
 	port := probePort(t, d.Name, c, c.LivenessProbe, "/health/live")

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -171,6 +172,11 @@ func checkNames(t *testing.T, r *rendered) {
 		labelsOK("Deployment "+name+" pod", d.Spec.Template.Labels)
 		for _, c := range d.Spec.Template.Spec.Containers {
 			bad("container "+c.Name, validation.IsDNS1123Label(c.Name))
+			// A floating or missing tag pulls whatever the registry serves
+			// that day, or nothing once it is gone.
+			if _, tag, ok := strings.Cut(path.Base(c.Image), ":"); !ok || tag == "" || tag == "latest" {
+				t.Errorf("container %s: image %s names no release", c.Name, c.Image)
+			}
 			for _, p := range c.Ports {
 				bad("container "+c.Name+" port", validation.IsValidPortName(p.Name))
 			}
