@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/maphash"
+	mrand "math/rand/v2"
 	"strconv"
 	"sync"
 	"time"
@@ -139,7 +140,18 @@ func (h *JetStreamHistory) Append(ctx context.Context, topic string, ev Event) (
 	lock.Lock()
 	defer lock.Unlock()
 	subj := h.subject(topic)
-	for range 16 { // bounded: each conflict means another node appended
+	for attempt := range 16 { // bounded: each conflict means another node appended
+		if attempt > 0 {
+			// Another node won the last slot. Without a pause the node that
+			// just appended (whose head is fresh) can keep winning while this
+			// one keeps reading a stale head: a randomised wait, growing
+			// with each loss, lets the nodes take turns.
+			select {
+			case <-ctx.Done():
+				return Event{}, fmt.Errorf("realtime: append to %s: %w", topic, ctx.Err())
+			case <-time.After(mrand.N(time.Millisecond << min(attempt, 6))):
+			}
+		}
 		head, ok := h.cachedHead(topic)
 		if !ok {
 			var err error
