@@ -52,13 +52,30 @@ type running struct {
 	base string
 }
 
-// start runs the named Deployments' pods at once, as a fresh rollout does
-// (they race for the migration lock and the streams), and waits until each
-// is live (from the moment its listener is bound) and then ready. Each gets
-// a free port of this machine for the manifest's, since the log level may
-// be too quiet to say what :0 picked; a port taken meanwhile by another
-// process's outbound connection is retried with a new one.
+// podWave is how many pods start at once. A fresh rollout starts them all
+// together, and a wave of 11 still has them racing for the migration lock
+// and the streams; 33 at once on a 2-core machine starved the other
+// packages' tests that go test runs alongside.
+const podWave = 11
+
+// start runs the named Deployments' pods, a wave at a time, and waits
+// until each is live (from the moment its listener is bound) and then
+// ready. Each gets a free port of this machine for the manifest's, since
+// the log level may be too quiet to say what :0 picked; a port taken
+// meanwhile by another process's outbound connection is retried with a
+// new one.
 func (c *cluster) start(t *testing.T, names []string) []running {
+	t.Helper()
+	var out []running
+	for len(names) > 0 {
+		n := min(podWave, len(names))
+		out = append(out, c.startWave(t, names[:n])...)
+		names = names[n:]
+	}
+	return out
+}
+
+func (c *cluster) startWave(t *testing.T, names []string) []running {
 	t.Helper()
 	out := make([]running, len(names))
 	environs := make([]map[string]string, len(names))
