@@ -37,7 +37,6 @@ type rendered struct {
 	PDBs            map[string]*policyv1.PodDisruptionBudget
 	Ingresses       map[string]*networkingv1.Ingress
 	NetworkPolicies map[string]*networkingv1.NetworkPolicy
-	count           int
 }
 
 // decoders says where each kind we ship goes; any other kind is a mistake.
@@ -136,7 +135,6 @@ func render(t *testing.T, tree filesys.FileSystem, dir string) *rendered {
 		if _, err := dec(r, y); err != nil {
 			t.Errorf("%s: %s %s does not decode into the Kubernetes API type: %v", dir, kind, res.GetName(), err)
 		}
-		r.count++
 	}
 	checkNames(t, r)
 	return r

@@ -57,6 +57,24 @@ func wantOffsets(t *testing.T, c *realtime.Conn, first, last uint64) realtime.Po
 	return pos
 }
 
+// publishFromEach has every hub publish n events to topic at once, each
+// racing the others for the topic's next offset.
+func publishFromEach(t *testing.T, hubs []*realtime.Hub, topic string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	for i, h := range hubs {
+		wg.Go(func() {
+			for j := range n {
+				if _, err := h.Publish(context.Background(), topic, realtime.Event{ID: fmt.Sprint(i, "-", j), Type: "message.created"}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
 // Subscribers on both nodes see one order of offsets, whichever node
 // each event was published on, with publishers racing on both.
 func TestClusterOrderAcrossNodes(t *testing.T) {
@@ -65,18 +83,7 @@ func TestClusterOrderAcrossNodes(t *testing.T) {
 	ada, bob := connect(t, hubs[0], "ada"), connect(t, hubs[1], "bob")
 	subscribe(t, ada, "channel:x", nil)
 	subscribe(t, bob, "channel:x", nil)
-	var wg sync.WaitGroup
-	for i, h := range hubs {
-		wg.Go(func() {
-			for j := range 60 {
-				if _, err := h.Publish(context.Background(), "channel:x", realtime.Event{ID: fmt.Sprint(i, "-", j), Type: "message.created"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	publishFromEach(t, hubs, "channel:x", 60)
 	wantOffsets(t, ada, 1, 120)
 	wantOffsets(t, bob, 1, 120)
 }
@@ -160,17 +167,6 @@ func TestClusterAppendsUnderContention(t *testing.T) {
 	hubs := cluster(t, 6, m, realtime.HistoryConfig{})
 	ada := connect(t, hubs[0], "ada")
 	subscribe(t, ada, "channel:x", nil)
-	var wg sync.WaitGroup
-	for i, h := range hubs {
-		wg.Go(func() {
-			for j := range 100 {
-				if _, err := h.Publish(context.Background(), "channel:x", realtime.Event{ID: fmt.Sprint(i, "-", j), Type: "message.created"}); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
+	publishFromEach(t, hubs, "channel:x", 100)
 	wantOffsets(t, ada, 1, 600)
 }
