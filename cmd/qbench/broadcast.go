@@ -52,7 +52,7 @@ func runBroadcast(args []string, out io.Writer) error {
 	start := sampleProc(f.serverPID)
 	gen0, g0 := selfCPUUs(), time.Now()
 	window := pub.run(ctx, f.rate, f.duration, *workers, func(int64) string { return topic })
-	waitCaughtUp(run, clients, pub.head, *drain, 2*time.Second)
+	waitCaughtUp(run, clients, pub.head, *drain)
 	elapsed := time.Since(g0)
 	end := sampleProc(f.serverPID)
 

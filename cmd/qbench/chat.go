@@ -73,7 +73,7 @@ func runChat(args []string, out io.Writer) error {
 	})
 	window := pub.run(ctx, f.rate, f.duration, *workers, topicFor)
 	wg.Wait()
-	waitCaughtUp(run, clients, pub.head, *drain, 2*time.Second)
+	waitCaughtUp(run, clients, pub.head, *drain)
 	elapsed := time.Since(g0)
 	end := sampleProc(f.serverPID)
 

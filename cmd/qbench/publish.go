@@ -44,7 +44,7 @@ func runPublish(args []string, out io.Writer) error {
 	gen0, g0 := selfCPUUs(), time.Now()
 	window := pub.run(ctx, f.rate, f.duration, f.conns, func(int64) string { return topic })
 	end := sampleProc(f.serverPID)
-	waitCaughtUp(run, clients, pub.head, *drain, 2*time.Second)
+	waitCaughtUp(run, clients, pub.head, *drain)
 	elapsed := time.Since(g0)
 
 	res := rtResults{Scenario: "publish", Conns: f.conns, DurationS: f.duration.Seconds(), Rate: f.rate, Subscribers: *subs}

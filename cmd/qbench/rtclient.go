@@ -362,9 +362,16 @@ func connectAll(ctx context.Context, clients []*rtClient, dialers int, rate floa
 	return int(failed.Load())
 }
 
-// waitCaughtUp waits (bounded) until every connected client has received
-// up to the heads, or nothing has arrived for quiet.
-func waitCaughtUp(run *rtRun, clients []*rtClient, head func(string) uint64, limit, quiet time.Duration) {
+// caughtUpQuiet is how long deliveries may stall before waitCaughtUp gives
+// up early: a loaded machine (the race detector, tests running beside)
+// can hold a client up for more than the 2 s it was, and a delivery that
+// arrived late was then counted as never.
+const caughtUpQuiet = 5 * time.Second
+
+// waitCaughtUp waits (bounded by limit) until every connected client has
+// received up to the heads, or nothing has arrived for caughtUpQuiet.
+func waitCaughtUp(run *rtRun, clients []*rtClient, head func(string) uint64, limit time.Duration) {
+	quiet := caughtUpQuiet
 	deadline := time.Now().Add(limit)
 	last, lastChange := run.deliveries.Load(), time.Now()
 	for time.Now().Before(deadline) {

@@ -63,7 +63,7 @@ func runStorm(args []string, out io.Writer) error {
 	closeAll(clients)
 	resubscribed := reconnectWithin(ctx, clients, *window, f.dialers, pub.head)
 	pwg.Wait()
-	waitCaughtUp(run, clients, pub.head, *drain, 2*time.Second)
+	waitCaughtUp(run, clients, pub.head, *drain)
 	elapsed := time.Since(g0)
 	end := sampleProc(f.serverPID)
 
